@@ -1,0 +1,2 @@
+// Placeholder until the benchmark harness lands (issue 6).
+return 0;

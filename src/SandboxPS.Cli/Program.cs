@@ -1,0 +1,2 @@
+// Placeholder until the CLI lands (issue 3).
+return 0;
