@@ -25,7 +25,6 @@
         'Remove-SandboxSession'
         'Copy-SandboxItem'
         'Remove-Sandbox'
-        'Get-SandboxRuntime'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

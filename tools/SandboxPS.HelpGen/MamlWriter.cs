@@ -89,7 +89,7 @@ public static class MamlWriter
         {
             element.Add(new XElement(Command + "parameterValueGroup", parameter.ValidValues.Select(v =>
                 new XElement(Command + "parameterValue", new XAttribute("required", "false"),
-                    new XAttribute("command:variableLength", "false"), v))));
+                    new XAttribute("variableLength", "false"), v))));
         }
         if (!parameter.IsSwitch || syntaxSet is null)
         {

@@ -43,3 +43,9 @@ catch (Exception ex) when (ex is HelpSourceException or FileNotFoundException or
     Console.Error.WriteLine($"SandboxPS.HelpGen: error HG101: {ex.Message}");
     return 1;
 }
+catch (Exception ex)
+{
+    Console.Error.WriteLine($"SandboxPS.HelpGen: error HG102: unexpected {ex.GetType().Name}: {ex.Message}");
+    Console.Error.WriteLine(ex.StackTrace);
+    return 1;
+}

@@ -79,7 +79,7 @@ internal static class NewSandboxRequestBuilder
         }
         if (p.MaxSessions is { } sessions && sessions <= 0)
         {
-            throw ParameterConversion.Invalid("MaxSessions", $"must be positive (got {sessions})");
+            throw ParameterConversion.Invalid("SessionLimit", $"must be positive (got {sessions})");
         }
 
         var provider = (p.Provider ?? (p.Image is not null || p.Runtime is not null ? SandboxProviderKind.Docker : SandboxProviderKind.Process))

@@ -77,7 +77,7 @@ public sealed class GetSandboxCommand : SandboxCmdletBase
     private async IAsyncEnumerable<Sandbox> ListAsync(IReadOnlyDictionary<string, string>? labels,
                                                       [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var providers = Provider is { Length: > 0 } ? Provider.Distinct().Select(p => p.ToProviderName()).ToList() : [null];
+        List<string?> providers = Provider is { Length: > 0 } ? Provider.Distinct().Select(p => (string?)p.ToProviderName()).ToList() : [null];
         foreach (var provider in providers)
         {
             await foreach (var sandbox in Manager.ListAsync(provider, labels,

@@ -27,7 +27,6 @@ public sealed class NewSandboxCommand : SandboxCmdletBase
     /// <summary>Runtime name or runtime file to build and run (Docker).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
-    [ArgumentCompleter(typeof(RuntimeNameCompleter))]
     public string? Runtime { get; set; }
 
     /// <summary>User labels.</summary>
@@ -87,7 +86,7 @@ public sealed class NewSandboxCommand : SandboxCmdletBase
     /// <summary>Maximum concurrent sessions.</summary>
     [Parameter]
     [ValidateRange(1, 1024)]
-    public int MaxSessions { get; set; }
+    public int SessionLimit { get; set; }
 
     /// <summary>Provider-specific options.</summary>
     [Parameter]
@@ -123,7 +122,7 @@ public sealed class NewSandboxCommand : SandboxCmdletBase
             NetworkMode = NetworkMode,
             ReadOnlyRootFilesystem = ReadOnlyRootFilesystem.IsPresent,
             User = User,
-            MaxSessions = IsBound(nameof(MaxSessions)) ? MaxSessions : null,
+            MaxSessions = IsBound(nameof(SessionLimit)) ? SessionLimit : null,
             ProviderOption = ProviderOption,
         };
         string? runtimePath = null;

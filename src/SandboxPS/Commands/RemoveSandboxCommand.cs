@@ -82,7 +82,7 @@ public sealed class RemoveSandboxCommand : SandboxCmdletBase
     private async Task<List<Sandbox>> FindAsync(CancellationToken cancellationToken)
     {
         var all = new List<Sandbox>();
-        var providers = Provider is { Length: > 0 } ? Provider.Distinct().Select(p => p.ToProviderName()).ToList() : [null];
+        List<string?> providers = Provider is { Length: > 0 } ? Provider.Distinct().Select(p => (string?)p.ToProviderName()).ToList() : [null];
         foreach (var provider in providers)
         {
             await foreach (var sandbox in Manager.ListAsync(provider, null,
