@@ -1,0 +1,167 @@
+using System.Text.RegularExpressions;
+using SandboxPS.Core;
+using SandboxPS.Core.Providers.Docker;
+
+namespace SandboxPS.Docker.Tests;
+
+public sealed class ProviderLifecycleTests(DockerFixture fixture) : IClassFixture<DockerFixture>
+{
+    private DockerProvider Provider => fixture.Provider;
+
+    [Fact(Timeout = 300_000)]
+    public async Task Create_Busybox_PublishesOnLoopbackLabelsAndExecs()
+    {
+        using var cts = TestHelpers.Guard();
+        var sandbox = await Provider.CreateAsync(fixture.Spec(DockerFixture.Busybox, s => s.Labels["team"] = "docker"), cts.Token);
+        try
+        {
+            Assert.Equal("docker", sandbox.Provider);
+            Assert.Matches(new Regex(@"^http://127\.0\.0\.1:\d+$"), sandbox.Endpoint);
+            Assert.Equal("true", sandbox.Labels[SandboxLabels.Managed]);
+            Assert.Equal(sandbox.Id, sandbox.Labels[SandboxLabels.Id]);
+            Assert.Equal(sandbox.Name, sandbox.Labels[SandboxLabels.Name]);
+            Assert.Equal("docker", sandbox.Labels["team"]);
+            Assert.Contains($"/{Environment.ProcessId}", sandbox.Labels[SandboxLabels.Owner]);
+            Assert.NotNull(sandbox.ExpiresAt);
+            Assert.NotNull(sandbox.Token);
+
+            await TestHelpers.WaitReadyAsync(Provider, sandbox, cts.Token);
+            using var http = TestHelpers.ClientFor(sandbox.Endpoint!, sandbox.Token);
+            var result = await TestHelpers.ShellAsync(http, "echo hello from $(cat /proc/1/comm); exit 3", cts.Token);
+            Assert.Equal(3, result.ExitCode);
+            Assert.Equal("hello from sandboxps-serv\n", result.Stdout);
+
+            // A second handle from a list call sees the same sandbox and endpoint.
+            var listed = new List<Sandbox>();
+            await foreach (var s in Provider.ListAsync(new Dictionary<string, string> { ["team"] = "docker", [DockerFixture.TestLabel] = fixture.RunId }, cts.Token))
+            {
+                listed.Add(s);
+            }
+            var same = Assert.Single(listed);
+            Assert.Equal(sandbox.Id, same.Id);
+            Assert.Equal(sandbox.Endpoint, same.Endpoint);
+            Assert.Equal(SandboxState.Running, same.State);
+            Assert.Null(same.Token);
+            Assert.Equal(sandbox.Token, await Provider.GetTokenAsync(sandbox.Id, cts.Token));
+            Assert.Equal(sandbox.Id, (await Provider.GetAsync(sandbox.Name, cts.Token))?.Id);
+        }
+        finally
+        {
+            await Provider.RemoveAsync(sandbox.Id, cts.Token);
+        }
+        Assert.Equal(SandboxState.Gone, (await Provider.GetStatusAsync(sandbox.Id, cts.Token)).State);
+        await Provider.RemoveAsync(sandbox.Id, cts.Token); // idempotent
+        Assert.Null(await Provider.GetAsync(sandbox.Id, cts.Token));
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task Create_Debian_RunsBashAndReportsOs()
+    {
+        using var cts = TestHelpers.Guard();
+        var sandbox = await Provider.CreateAsync(fixture.Spec(DockerFixture.Debian, s =>
+        {
+            s.Environment["GREETING"] = "hi there";
+            s.WorkingDirectory = "/srv/work";
+        }), cts.Token);
+        try
+        {
+            await TestHelpers.WaitReadyAsync(Provider, sandbox, cts.Token);
+            using var http = TestHelpers.ClientFor(sandbox.Endpoint!, sandbox.Token);
+            var result = await TestHelpers.ExecAsync(http, cts.Token, "/bin/bash", "-c", ". /etc/os-release; echo \"$ID $GREETING $PWD\"");
+            Assert.Equal(0, result.ExitCode);
+            Assert.Equal("debian hi there /srv/work\n", result.Stdout);
+        }
+        finally
+        {
+            await Provider.RemoveAsync(sandbox.Id, cts.Token);
+        }
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task Create_TakenName_ThrowsSandboxNameInUseAndLeavesTheFirst()
+    {
+        using var cts = TestHelpers.Guard();
+        var name = "sbx-test-" + Guid.NewGuid().ToString("N")[..10];
+        var first = await Provider.CreateAsync(fixture.Spec(DockerFixture.Busybox, s => s.Name = name), cts.Token);
+        try
+        {
+            var ex = await Assert.ThrowsAsync<SandboxException>(() =>
+                Provider.CreateAsync(fixture.Spec(DockerFixture.Busybox, s => s.Name = name), cts.Token));
+            Assert.Equal("SandboxNameInUse", ex.ErrorId);
+            Assert.Equal(SandboxErrorKind.AlreadyExists, ex.Kind);
+            Assert.Equal(name, ex.Target);
+            Assert.NotEqual(SandboxState.Gone, (await Provider.GetStatusAsync(first.Id, cts.Token)).State);
+        }
+        finally
+        {
+            await Provider.RemoveAsync(first.Id, cts.Token);
+        }
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task Create_MissingImage_ThrowsDockerImageNotFoundAndLeavesNothing()
+    {
+        using var cts = TestHelpers.Guard();
+        var name = "sbx-noimage-" + Guid.NewGuid().ToString("N")[..8];
+        var ex = await Assert.ThrowsAsync<SandboxException>(() =>
+            Provider.CreateAsync(fixture.Spec("sandboxps/does-not-exist:never", s => s.Name = name), cts.Token));
+        Assert.Equal("DockerImageNotFound", ex.ErrorId);
+        Assert.Null(await Provider.GetAsync(name, cts.Token));
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task Create_StartFails_DeletesTheContainerAndSurfacesTheEngineError()
+    {
+        using var cts = TestHelpers.Guard();
+        var name = "sbx-badstart-" + Guid.NewGuid().ToString("N")[..8];
+        // An unknown user: the container is created, then start fails.
+        var ex = await Assert.ThrowsAsync<SandboxException>(() =>
+            Provider.CreateAsync(fixture.Spec(DockerFixture.Debian, s => { s.Name = name; s.User = "no-such-user"; }), cts.Token));
+        Assert.Contains("/start", ex.Message);
+        Assert.Contains("no-such-user", ex.Message);
+        Assert.Null(await Provider.GetAsync(name, cts.Token));
+    }
+
+    public static TheoryData<string, Action<SandboxSpec>> BadSpecs => new()
+    {
+        { "Name", s => s.Name = "bad name; rm -rf /" },
+        { "Environment", s => s.Environment["BAD\nKEY"] = "x" },
+        { "Environment", s => s.Environment["SANDBOXPS_TOKEN"] = "mine" },
+        { "Labels", s => s.Labels["sandboxps.managed"] = "false" },
+        { "WorkingDirectory", s => s.WorkingDirectory = "relative/dir" },
+        { "Cpus", s => s.Cpus = -1 },
+        { "MemoryBytes", s => s.MemoryBytes = 1024 },
+        { "Image", s => s.Image = "busybox\nFROM evil" },
+        { "init", s => s.ProviderOptions["init"] = "maybe" },
+        { "privileged", s => s.ProviderOptions["privileged"] = "true" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadSpecs))]
+    public async Task Create_BadSpec_ThrowsInvalidArgumentNamingTheParameter(string parameter, Action<SandboxSpec> configure)
+    {
+        // A provider for an engine that does not exist: validation must fail before any call.
+        using var provider = new DockerProvider("unix:///nonexistent/docker.sock");
+        var ex = await Assert.ThrowsAsync<SandboxException>(() => provider.CreateAsync(fixture.Spec(DockerFixture.Busybox, configure)));
+        Assert.Equal(SandboxErrorKind.InvalidArgument, ex.Kind);
+        Assert.Equal(parameter, ex.Target);
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task PauseResume_FreezesAndThaws()
+    {
+        using var cts = TestHelpers.Guard();
+        var sandbox = await Provider.CreateAsync(fixture.Spec(DockerFixture.Busybox), cts.Token);
+        try
+        {
+            await Provider.PauseAsync(sandbox.Id, cts.Token);
+            Assert.Equal(SandboxState.Paused, (await Provider.GetStatusAsync(sandbox.Id, cts.Token)).State);
+            await Provider.ResumeAsync(sandbox.Id, cts.Token);
+            Assert.Equal(SandboxState.Running, (await Provider.GetStatusAsync(sandbox.Id, cts.Token)).State);
+        }
+        finally
+        {
+            await Provider.RemoveAsync(sandbox.Id, cts.Token);
+        }
+    }
+}
