@@ -38,9 +38,21 @@ public sealed class DockerFixture : IAsyncLifetime
         {
             await Provider.RemoveAsync(sandbox.Id, cts.Token);
         }
+        // Runtime images this class built carry the run label too.
+        var images = await Provider.Engine.GetJsonAsync("/images/json?filters=" + DockerEngineClient.LabelFilters([TestLabel + "=" + RunId]),
+            ImageListJson.Default.ListImageSummary, null, cts.Token);
+        foreach (var image in images)
+        {
+            await Provider.Engine.SendAsync(HttpMethod.Delete, $"/images/{image.Id}?force=1", null, null, cts.Token, System.Net.HttpStatusCode.NotFound);
+        }
         Provider.Dispose();
     }
 }
+
+public sealed record ImageSummary(string Id);
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(List<ImageSummary>))]
+internal sealed partial class ImageListJson : System.Text.Json.Serialization.JsonSerializerContext;
 
 /// <summary>Bounded helpers shared by the tests.</summary>
 internal static class TestHelpers

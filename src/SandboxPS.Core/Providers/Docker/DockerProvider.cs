@@ -6,6 +6,7 @@ using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
+using SandboxPS.Core.Runtimes;
 using SandboxPS.Protocol;
 
 namespace SandboxPS.Core.Providers.Docker;
@@ -48,6 +49,7 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
     private static readonly HashSet<string> KnownOptions = new(StringComparer.OrdinalIgnoreCase) { "init" };
 
     private readonly Lazy<DockerEngineClient> _engine;
+    private readonly Lazy<RuntimeBuilder> _runtimes;
     private readonly ConcurrentDictionary<string, string> _containerIds = new(StringComparer.Ordinal);
     private readonly Lazy<byte[]> _serverArchive = new(() => BuildServerArchive(ServerBinary.Locate(), withDirectory: true));
     private readonly Lazy<byte[]> _serverArchiveFlat = new(() => BuildServerArchive(ServerBinary.Locate(), withDirectory: false));
@@ -63,6 +65,7 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
         _engine = new Lazy<DockerEngineClient>(() => dockerHost is null
             ? DockerEngineClient.FromEnvironment()
             : new DockerEngineClient(DockerEndpoint.Parse(dockerHost)));
+        _runtimes = new Lazy<RuntimeBuilder>(() => new RuntimeBuilder(_engine.Value));
     }
 
     /// <inheritdoc />
@@ -70,8 +73,11 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
 
     internal DockerEngineClient Engine => _engine.Value;
 
-    /// <summary>Builds runtime images before create (null = runtimes are not supported).</summary>
-    internal Func<string, IProgress<string>?, CancellationToken, Task<(string Image, string RuntimeName)>>? RuntimeResolver { get; set; }
+    /// <summary>Builds runtime images; shares this provider's engine connection.</summary>
+    public RuntimeBuilder Runtimes => _runtimes.Value;
+
+    /// <summary>Options of builds that <see cref="CreateAsync"/> starts for <see cref="SandboxSpec.Runtime"/>.</summary>
+    public RuntimeBuildOptions RuntimeBuildOptions { get; set; } = new();
 
     /// <inheritdoc />
     public void Dispose()
@@ -89,14 +95,25 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
         Validate(spec);
         var image = spec.Image;
         string? runtimeName = null;
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        var user = spec.User;
+        var workingDirectory = spec.WorkingDirectory;
         if (spec.Runtime is { } runtime)
         {
-            if (RuntimeResolver is null)
+            var built = await Runtimes.EnsureAsync(RuntimeCatalog.Resolve(runtime), RuntimeBuildOptions, cancellationToken).ConfigureAwait(false);
+            image = built.Tag;
+            runtimeName = built.Config.Name;
+            // The runtime's env, user and workdir are defaults (baked into built images too); the spec wins.
+            foreach (var (key, value) in built.Config.Env)
             {
-                throw new SandboxException(SandboxErrorKind.NotSupported, "RuntimesNotAvailable",
-                    "Runtimes are not available in this build of the docker provider.", runtime);
+                environment[key] = value;
             }
-            (image, runtimeName) = await RuntimeResolver(runtime, null, cancellationToken).ConfigureAwait(false);
+            user ??= built.Config.User;
+            workingDirectory ??= built.Config.WorkDir;
+        }
+        foreach (var (key, value) in spec.Environment)
+        {
+            environment[key] = value;
         }
 
         var id = NewId();
@@ -125,15 +142,15 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
             labels[SandboxLabels.Runtime] = runtimeName;
         }
 
-        var env = new List<string>(spec.Environment.Count + 1);
-        foreach (var (key, value) in spec.Environment)
+        var env = new List<string>(environment.Count + 1);
+        foreach (var (key, value) in environment)
         {
             env.Add(key + "=" + value);
         }
         env.Add(ProtocolConstants.TokenEnvironmentVariable + "=" + token);
 
-        var nonRootUser = spec.User is { } u && !IsRootUser(u);
-        var workDir = spec.WorkingDirectory ?? (nonRootUser || spec.ReadOnlyRootFilesystem ? "/tmp" : null);
+        var nonRootUser = user is { } u && !IsRootUser(u);
+        var workDir = workingDirectory ?? (nonRootUser || spec.ReadOnlyRootFilesystem ? "/tmp" : null);
         var entrypoint = new List<string> { ContainerServerPath };
         if (useUnixSocket)
         {
@@ -185,7 +202,7 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
             Cmd = [],
             Env = env,
             WorkingDir = workDir,
-            User = spec.User,
+            User = user,
             Labels = labels,
             ExposedPorts = useUnixSocket ? null : new Dictionary<string, EmptyObject> { [serverPort] = new() },
             StopSignal = "SIGTERM",
