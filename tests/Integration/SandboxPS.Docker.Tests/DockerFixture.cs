@@ -19,7 +19,10 @@ public sealed class DockerFixture : IAsyncLifetime
 
     public string RunId { get; } = "docker-tests-" + Guid.NewGuid().ToString("N")[..12];
 
-    public DockerProvider Provider { get; } = new();
+    public DockerFixture() => Provider = new DockerProvider(null, new Dictionary<string, string> { [TestLabel] = RunId });
+
+    /// <summary>Scoped to this run: it creates, lists and reaps only containers labelled with <see cref="RunId"/>.</summary>
+    public DockerProvider Provider { get; }
 
     public SandboxSpec Spec(string image, Action<SandboxSpec>? configure = null)
     {

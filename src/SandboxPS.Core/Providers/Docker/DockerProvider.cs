@@ -50,6 +50,8 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
 
     private readonly Lazy<DockerEngineClient> _engine;
     private readonly Lazy<RuntimeBuilder> _runtimes;
+    private readonly string[] _scope;
+    private readonly IReadOnlyDictionary<string, string> _scopeLabels;
     private readonly ConcurrentDictionary<string, string> _containerIds = new(StringComparer.Ordinal);
     private readonly Lazy<byte[]> _serverArchive = new(() => BuildServerArchive(ServerBinary.Locate(), withDirectory: true));
     private readonly Lazy<byte[]> _serverArchiveFlat = new(() => BuildServerArchive(ServerBinary.Locate(), withDirectory: false));
@@ -59,9 +61,25 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
     {
     }
 
-    /// <summary>A provider for the given DOCKER_HOST value (null = the environment's).</summary>
-    public DockerProvider(string? dockerHost)
+    /// <summary>
+    /// A provider for the given DOCKER_HOST value (null = the environment's), optionally scoped:
+    /// with <paramref name="scopeLabels"/>, every container it creates carries them and it lists,
+    /// finds and reaps only containers that carry them (one CI job, one team, one test run).
+    /// </summary>
+    public DockerProvider(string? dockerHost, IReadOnlyDictionary<string, string>? scopeLabels = null)
     {
+        if (scopeLabels is not null)
+        {
+            foreach (var key in scopeLabels.Keys)
+            {
+                if (key.StartsWith(SandboxLabels.Prefix, StringComparison.OrdinalIgnoreCase))
+                {
+                    throw Invalid("scopeLabels", $"Scope label '{key}' uses the reserved prefix '{SandboxLabels.Prefix}'.");
+                }
+            }
+        }
+        _scope = scopeLabels is null ? [] : scopeLabels.Select(l => l.Key + "=" + l.Value).ToArray();
+        _scopeLabels = scopeLabels ?? new Dictionary<string, string>();
         _engine = new Lazy<DockerEngineClient>(() => dockerHost is null
             ? DockerEngineClient.FromEnvironment()
             : new DockerEngineClient(DockerEndpoint.Parse(dockerHost)));
@@ -127,6 +145,10 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
 
         var labels = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (key, value) in spec.Labels)
+        {
+            labels[key] = value;
+        }
+        foreach (var (key, value) in _scopeLabels)
         {
             labels[key] = value;
         }
@@ -420,7 +442,8 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
 
     private async Task<List<ContainerSummary>> ListContainersAsync(IEnumerable<string> labelFilters, CancellationToken ct)
     {
-        var list = await Engine.GetJsonAsync("/containers/json?all=1&filters=" + DockerEngineClient.LabelFilters(labelFilters),
+        var filters = labelFilters.Concat(_scope).Append(SandboxLabels.Managed + "=true").Distinct(StringComparer.Ordinal);
+        var list = await Engine.GetJsonAsync("/containers/json?all=1&filters=" + DockerEngineClient.LabelFilters(filters),
             DockerJsonContext.Default.ListContainerSummary, null, ct).ConfigureAwait(false);
         foreach (var container in list)
         {
