@@ -107,31 +107,34 @@ internal static class TestHelpers
     /// </summary>
     public static async Task WaitReadyAsync(DockerProvider provider, Sandbox sandbox, CancellationToken ct)
     {
-        using var http = ClientFor(sandbox.Endpoint ?? throw new InvalidOperationException("no endpoint"), null);
-        http.Timeout = TimeSpan.FromSeconds(5);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (true)
         {
             ct.ThrowIfCancellationRequested();
-            try
-            {
-                using var response = await http.GetAsync("health", ct);
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-            catch (TaskCanceledException) when (!ct.IsCancellationRequested)
-            {
-            }
             var status = await provider.GetStatusAsync(sandbox.Id, ct);
             if (status.State is SandboxState.Failed or SandboxState.Stopped or SandboxState.Gone)
             {
                 throw new SandboxNotRunningException(sandbox.Name, $"sandbox {sandbox.Name} is {status.State}: {status.Reason}",
                     status.ExitCode, status.LastLogLines ?? []);
+            }
+            if (sandbox.Endpoint is { } endpoint)
+            {
+                using var http = ClientFor(endpoint, null);
+                http.Timeout = TimeSpan.FromSeconds(5);
+                try
+                {
+                    using var response = await http.GetAsync("health", ct);
+                    if (response.IsSuccessStatusCode)
+                    {
+                        return;
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                }
+                catch (TaskCanceledException) when (!ct.IsCancellationRequested)
+                {
+                }
             }
             if (DateTime.UtcNow > deadline)
             {

@@ -29,7 +29,7 @@ public sealed class ProviderLifecycleTests(DockerFixture fixture) : IClassFixtur
             using var http = TestHelpers.ClientFor(sandbox.Endpoint!, sandbox.Token);
             var result = await TestHelpers.ShellAsync(http, "echo hello from $(cat /proc/1/comm); exit 3", cts.Token);
             Assert.Equal(3, result.ExitCode);
-            Assert.Equal("hello from sandboxps-serv\n", result.Stdout);
+            Assert.StartsWith("hello from sandboxps-serv", result.Stdout); // comm is cut at 15 characters
 
             // A second handle from a list call sees the same sandbox and endpoint.
             var listed = new List<Sandbox>();
@@ -120,6 +120,36 @@ public sealed class ProviderLifecycleTests(DockerFixture fixture) : IClassFixtur
         Assert.Contains("/start", ex.Message);
         Assert.Contains("no-such-user", ex.Message);
         Assert.Null(await Provider.GetAsync(name, cts.Token));
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task WaitReady_ServerExits_FailsFastWithExitCodeAndLogs()
+    {
+        using var cts = TestHelpers.Guard();
+        // An image whose /tmp is a file: a non-root sandbox's server cannot work there and exits.
+        var image = await Provider.Runtimes.EnsureAsync(new Core.Runtimes.RuntimeConfig
+        {
+            Name = "t-notmp-" + fixture.RunId[^8..],
+            BaseImage = DockerFixture.Busybox,
+            SetupCommands = ["rm -rf /tmp && touch /tmp"],
+        }, new Core.Runtimes.RuntimeBuildOptions { Labels = { [DockerFixture.TestLabel] = fixture.RunId } }, cts.Token);
+        var sandbox = await Provider.CreateAsync(fixture.Spec(image.Tag, s => s.User = "65534"), cts.Token);
+        try
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var ex = await Assert.ThrowsAsync<SandboxNotRunningException>(() => TestHelpers.WaitReadyAsync(Provider, sandbox, cts.Token));
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(50), "failed by waiting out the timeout");
+            Assert.Equal(2, ex.ExitCode);
+            Assert.Contains(ex.LastLogLines, l => l.Contains("/tmp", StringComparison.Ordinal));
+            var status = await Provider.GetStatusAsync(sandbox.Id, cts.Token);
+            Assert.Equal(SandboxState.Failed, status.State);
+            Assert.Equal(2, status.ExitCode);
+            Assert.Contains(await Provider.GetLogsAsync(sandbox.Id, 5, cts.Token), l => l.Contains("/tmp", StringComparison.Ordinal));
+        }
+        finally
+        {
+            await Provider.RemoveAsync(sandbox.Id, CancellationToken.None);
+        }
     }
 
     public static TheoryData<string, Action<SandboxSpec>> BadSpecs => new()

@@ -172,6 +172,9 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
         env.Add(ProtocolConstants.TokenEnvironmentVariable + "=" + token);
 
         var nonRootUser = user is { } u && !IsRootUser(u);
+        // Without a working directory, a non-root user or a read-only root gets the server working in
+        // /tmp (writable there); the engine does not create it (an image without /tmp then fails
+        // readiness with the server's own message). A given directory is created by the engine.
         var workDir = workingDirectory ?? (nonRootUser || spec.ReadOnlyRootFilesystem ? "/tmp" : null);
         var entrypoint = new List<string> { ContainerServerPath };
         if (useUnixSocket)
@@ -223,7 +226,7 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
             Entrypoint = entrypoint.ToArray(),
             Cmd = [],
             Env = env,
-            WorkingDir = workDir,
+            WorkingDir = workingDirectory,
             User = user,
             Labels = labels,
             ExposedPorts = useUnixSocket ? null : new Dictionary<string, EmptyObject> { [serverPort] = new() },
