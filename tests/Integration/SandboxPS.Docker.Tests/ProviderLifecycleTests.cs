@@ -152,28 +152,31 @@ public sealed class ProviderLifecycleTests(DockerFixture fixture) : IClassFixtur
         }
     }
 
-    public static TheoryData<string, Action<SandboxSpec>> BadSpecs => new()
+    public static TheoryData<string, string, Action<SandboxSpec>> BadSpecs => new()
     {
-        { "Name", s => s.Name = "bad name; rm -rf /" },
-        { "Environment", s => s.Environment["BAD\nKEY"] = "x" },
-        { "Environment", s => s.Environment["SANDBOXPS_TOKEN"] = "mine" },
-        { "Labels", s => s.Labels["sandboxps.managed"] = "false" },
-        { "WorkingDirectory", s => s.WorkingDirectory = "relative/dir" },
-        { "Cpus", s => s.Cpus = -1 },
-        { "MemoryBytes", s => s.MemoryBytes = 1024 },
-        { "Image", s => s.Image = "busybox\nFROM evil" },
-        { "init", s => s.ProviderOptions["init"] = "maybe" },
-        { "privileged", s => s.ProviderOptions["privileged"] = "true" },
+        { "InvalidSandboxName", "--name", s => s.Name = "bad name; rm -rf /" },
+        { "InvalidEnvironmentVariable", "--env", s => s.Environment["BAD\nKEY"] = "x" },
+        { "InvalidSpec", "--env", s => s.Environment["SANDBOXPS_TOKEN"] = "mine" },
+        { "InvalidLabel", "--label", s => s.Labels["sandboxps.managed"] = "false" },
+        { "InvalidSpec", "--workdir", s => s.WorkingDirectory = "relative/dir" },
+        { "InvalidSpec", "--cpus", s => s.Cpus = -1 },
+        { "InvalidSpec", "--memory", s => s.MemoryBytes = 1024 },
+        { "InvalidSpec", "--image", s => s.Image = "busybox\nFROM evil" },
+        { "InvalidSpec", "--image", s => s.Image = null },
+        { "InvalidSpec", "--image/--runtime", s => s.Runtime = "python-minimal" },
+        { "InvalidProviderOption", "init", s => s.ProviderOptions["init"] = "maybe" },
+        { "InvalidProviderOption", "--provider-option", s => s.ProviderOptions["privileged"] = "true" },
     };
 
     [Theory]
     [MemberData(nameof(BadSpecs))]
-    public async Task Create_BadSpec_ThrowsInvalidArgumentNamingTheParameter(string parameter, Action<SandboxSpec> configure)
+    public async Task Create_BadSpec_ThrowsInvalidArgumentNamingTheParameter(string errorId, string parameter, Action<SandboxSpec> configure)
     {
         // A provider for an engine that does not exist: validation must fail before any call.
         using var provider = new DockerProvider("unix:///nonexistent/docker.sock");
         var ex = await Assert.ThrowsAsync<SandboxException>(() => provider.CreateAsync(fixture.Spec(DockerFixture.Busybox, configure)));
         Assert.Equal(SandboxErrorKind.InvalidArgument, ex.Kind);
+        Assert.Equal(errorId, ex.ErrorId);
         Assert.Equal(parameter, ex.Target);
     }
 

@@ -2,9 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Reflection;
 using System.Runtime.CompilerServices;
-using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using SandboxPS.Core.Runtimes;
 using SandboxPS.Protocol;
@@ -17,7 +15,7 @@ namespace SandboxPS.Core.Providers.Docker;
 /// is not contacted until the first call, so a machine without Docker only fails when Docker is used.
 /// </summary>
 /// <remarks>CLI: <c>sandboxps new --provider docker --image IMAGE</c>.</remarks>
-public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPausable, IDisposable
+public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPausable, ISandboxTokenSource, IDisposable
 {
     /// <summary>Provider name.</summary>
     public const string ProviderName = "docker";
@@ -46,7 +44,7 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
     private const string SocketFileName = "server.sock";
     private const int FailureLogLines = 20;
 
-    private static readonly HashSet<string> KnownOptions = new(StringComparer.OrdinalIgnoreCase) { "init" };
+    private static readonly string[] KnownOptions = ["init"];
 
     private readonly Lazy<DockerEngineClient> _engine;
     private readonly Lazy<RuntimeBuilder> _runtimes;
@@ -74,7 +72,7 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
             {
                 if (key.StartsWith(SandboxLabels.Prefix, StringComparison.OrdinalIgnoreCase))
                 {
-                    throw Invalid("scopeLabels", $"Scope label '{key}' uses the reserved prefix '{SandboxLabels.Prefix}'.");
+                    throw Invalid(nameof(scopeLabels), $"Scope label '{key}' uses the reserved prefix '{SandboxLabels.Prefix}'.");
                 }
             }
         }
@@ -134,35 +132,16 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
             environment[key] = value;
         }
 
-        var id = NewId();
-        var name = spec.Name ?? "sbx-" + id[..8];
-        var token = NewToken();
+        var id = SandboxLabelBuilder.NewId();
+        var name = spec.Name ?? SandboxLabelBuilder.DefaultName(id);
+        var token = SandboxLabelBuilder.NewToken();
         var created = DateTimeOffset.UtcNow;
         var ttl = spec.TimeToLive ?? DefaultTimeToLive;
         var expires = created + ttl;
         var useUnixSocket = spec.NetworkMode is "none" or "host";
         var init = spec.ProviderOptions.TryGetValue("init", out var initText) && ParseBool(initText, "init");
 
-        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (key, value) in spec.Labels)
-        {
-            labels[key] = value;
-        }
-        foreach (var (key, value) in _scopeLabels)
-        {
-            labels[key] = value;
-        }
-        labels[SandboxLabels.Managed] = "true";
-        labels[SandboxLabels.Id] = id;
-        labels[SandboxLabels.Name] = name;
-        labels[SandboxLabels.Created] = created.ToString("O", CultureInfo.InvariantCulture);
-        labels[SandboxLabels.Owner] = $"{Environment.MachineName}/{Environment.ProcessId}";
-        labels[SandboxLabels.Expires] = expires.ToString("O", CultureInfo.InvariantCulture);
-        labels[SandboxLabels.Version] = Version;
-        if (runtimeName is not null)
-        {
-            labels[SandboxLabels.Runtime] = runtimeName;
-        }
+        var labels = SandboxLabelBuilder.Build(id, name, created, expires, spec.Labels.Concat(_scopeLabels), runtimeName);
 
         var env = new List<string>(environment.Count + 1);
         foreach (var (key, value) in environment)
@@ -531,10 +510,8 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
     {
         var id = labels.TryGetValue(SandboxLabels.Id, out var sid) ? sid : Short(containerId);
         var name = labels.TryGetValue(SandboxLabels.Name, out var n) ? n : id;
-        var created = labels.TryGetValue(SandboxLabels.Created, out var c) && DateTimeOffset.TryParse(c, CultureInfo.InvariantCulture,
-                          DateTimeStyles.RoundtripKind, out var createdAt) ? createdAt : DateTimeOffset.MinValue;
-        DateTimeOffset? expires = labels.TryGetValue(SandboxLabels.Expires, out var e) && DateTimeOffset.TryParse(e, CultureInfo.InvariantCulture,
-                          DateTimeStyles.RoundtripKind, out var expiresAt) ? expiresAt : null;
+        var created = SandboxLabelBuilder.ParseTime(labels.GetValueOrDefault(SandboxLabels.Created)) ?? DateTimeOffset.MinValue;
+        var expires = SandboxLabelBuilder.ParseTime(labels.GetValueOrDefault(SandboxLabels.Expires));
         labels.TryGetValue(SandboxLabels.Runtime, out var runtime);
         return new Sandbox(id, name, ProviderName, state, endpoint, image, runtime,
                            new Dictionary<string, string>(labels, StringComparer.Ordinal), created, expires);
@@ -584,96 +561,41 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
     private static partial Regex EnvKeyRegex();
 
-    [GeneratedRegex("^[a-f0-9]{12}$")]
+    [GeneratedRegex("^[a-f0-9]{8,64}$")]
     private static partial Regex IdRegex();
 
     internal static bool IsValidId(string id) => IdRegex().IsMatch(id);
 
     private static void Validate(SandboxSpec spec)
     {
-        if (string.IsNullOrWhiteSpace(spec.Image) == string.IsNullOrWhiteSpace(spec.Runtime))
+        SpecValidator.Validate(spec, ProviderName, KnownOptions);
+        if (string.IsNullOrWhiteSpace(spec.Image) && string.IsNullOrWhiteSpace(spec.Runtime))
         {
-            throw Invalid(spec.Image is null ? "Image" : "Runtime",
-                spec.Image is null ? "The docker provider needs an image or a runtime (--image IMAGE or --runtime NAME|FILE)."
-                                   : "Give either an image or a runtime, not both.");
+            throw Invalid("--image", "The docker provider needs an image or a runtime.", "Pass --image IMAGE or --runtime NAME|FILE.");
         }
         if (spec.Image is { } image && (image.Any(char.IsWhiteSpace) || image.Any(char.IsControl)))
         {
-            throw Invalid("Image", $"Image '{image}' contains whitespace or control characters.");
+            throw Invalid("--image", $"Image '{Printable(image)}' contains whitespace or control characters.", "Pass an image reference like busybox:1.36.");
         }
-        if (spec.Name is { } name && !NameRegex().IsMatch(name))
+        if (spec.Environment.ContainsKey(ProtocolConstants.TokenEnvironmentVariable))
         {
-            throw Invalid("Name", $"Name '{name}' is not valid: use 1–63 letters, digits, '-', '_' or '.', starting with a letter or digit.");
-        }
-        foreach (var key in spec.Labels.Keys)
-        {
-            if (key.StartsWith(SandboxLabels.Prefix, StringComparison.OrdinalIgnoreCase))
-            {
-                throw Invalid("Labels", $"Label '{key}' uses the reserved prefix '{SandboxLabels.Prefix}'.");
-            }
-            if (key.Length == 0 || key.Any(char.IsControl))
-            {
-                throw Invalid("Labels", $"Label key '{key}' is empty or contains control characters.");
-            }
-        }
-        foreach (var (key, value) in spec.Environment)
-        {
-            if (!EnvKeyRegex().IsMatch(key))
-            {
-                throw Invalid("Environment", $"Environment variable name '{key.ReplaceLineEndings("\\n")}' is not valid: use letters, digits and '_', not starting with a digit.");
-            }
-            if (key == ProtocolConstants.TokenEnvironmentVariable)
-            {
-                throw Invalid("Environment", $"Environment variable '{key}' is reserved for the sandbox server's token.");
-            }
-            if (value.Contains('\0'))
-            {
-                throw Invalid("Environment", $"The value of environment variable '{key}' contains a NUL character.");
-            }
+            throw Invalid("--env", $"Environment variable '{ProtocolConstants.TokenEnvironmentVariable}' is reserved for the sandbox server's token.", "Use another name.");
         }
         if (spec.WorkingDirectory is { } wd && (!wd.StartsWith('/') || wd.Any(char.IsControl)))
         {
-            throw Invalid("WorkingDirectory", $"Working directory '{wd}' must be an absolute path inside the container.");
+            throw Invalid("--workdir", $"Working directory '{Printable(wd)}' must be an absolute path inside the container.", "Pass e.g. --workdir /work.");
         }
         if (spec.User is { } user && (user.Length == 0 || user.Any(c => char.IsWhiteSpace(c) || char.IsControl(c))))
         {
-            throw Invalid("User", $"User '{user}' is not valid: give a name, uid or uid:gid.");
-        }
-        if (spec.Cpus is { } cpus && (cpus <= 0 || double.IsNaN(cpus) || cpus > 1024))
-        {
-            throw Invalid("Cpus", $"Cpus must be a positive number of cores, not {cpus.ToString(CultureInfo.InvariantCulture)}.");
+            throw Invalid("--user", $"User '{Printable(user)}' is not valid.", "Pass a name, uid or uid:gid, e.g. --user 1000:1000.");
         }
         if (spec.MemoryBytes is { } memory && memory < 6 * 1024 * 1024)
         {
-            throw Invalid("MemoryBytes", $"Memory limit {memory} bytes is below the engine's minimum of 6 MiB.");
-        }
-        if (spec.PidsLimit is { } pids && pids < 1)
-        {
-            throw Invalid("PidsLimit", $"PidsLimit must be at least 1, not {pids}.");
+            throw Invalid("--memory", $"Memory limit {memory} bytes is below the engine's minimum of 6 MiB.", "Pass e.g. --memory 256m.");
         }
         if (spec.NetworkMode is { } network && (network.Length == 0 || network.Any(c => char.IsWhiteSpace(c) || char.IsControl(c))))
         {
-            throw Invalid("NetworkMode", $"Network mode '{network}' is not valid: use bridge, none, host or a network name.");
-        }
-        if (spec.TimeToLive is { } ttl && ttl <= TimeSpan.Zero)
-        {
-            throw Invalid("TimeToLive", "TimeToLive must be positive.");
-        }
-        if (spec.IdleTimeout is { } idle && idle <= TimeSpan.Zero)
-        {
-            throw Invalid("IdleTimeout", "IdleTimeout must be positive.");
-        }
-        if (spec.MaxSessions is { } maxSessions && maxSessions < 1)
-        {
-            throw Invalid("MaxSessions", "MaxSessions must be at least 1.");
-        }
-        foreach (var key in spec.ProviderOptions.Keys)
-        {
-            if (!KnownOptions.Contains(key))
-            {
-                throw new SandboxException(SandboxErrorKind.InvalidArgument, "InvalidProviderOption",
-                    $"The docker provider has no option '{key}'. Known options: {string.Join(", ", KnownOptions.Order())}.", key);
-            }
+            throw Invalid("--network", $"Network mode '{Printable(network)}' is not valid.", "Pass bridge, none, host or a network name.");
         }
         if (spec.ProviderOptions.TryGetValue("init", out var init))
         {
@@ -681,16 +603,18 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
         }
     }
 
+    private static string Printable(string text) => text.Replace("\n", "\\n", StringComparison.Ordinal).Replace("\r", "\\r", StringComparison.Ordinal);
+
     private static bool ParseBool(string text, string option) => text.Trim().ToLowerInvariant() switch
     {
         "true" or "1" or "yes" or "on" => true,
         "false" or "0" or "no" or "off" => false,
-        _ => throw new SandboxException(SandboxErrorKind.InvalidArgument, "InvalidProviderOption",
+        _ => throw new SandboxException(SandboxErrorKind.InvalidArgument, SandboxErrorIds.InvalidProviderOption,
                  $"Option '{option}' must be true or false, not '{text}'.", option),
     };
 
-    private static SandboxException Invalid(string parameter, string message) =>
-        new(SandboxErrorKind.InvalidArgument, "InvalidSandboxSpec", message, parameter);
+    private static SandboxException Invalid(string parameter, string message, string? action = null) =>
+        new(SandboxErrorKind.InvalidArgument, SandboxErrorIds.InvalidSpec, message, parameter) { RecommendedAction = action };
 
     private static SandboxException NotFound(string id) =>
         new(SandboxErrorKind.NotFound, "SandboxNotFound", $"No docker sandbox with id '{id}'.", id)
@@ -706,7 +630,7 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
         Overrides = new Dictionary<HttpStatusCode, (SandboxErrorKind, string)>
         {
             [HttpStatusCode.NotFound] = (SandboxErrorKind.NotFound, "DockerImageNotFound"),
-            [HttpStatusCode.Conflict] = (SandboxErrorKind.AlreadyExists, "SandboxNameInUse"),
+            [HttpStatusCode.Conflict] = (SandboxErrorKind.AlreadyExists, SandboxErrorIds.SandboxNameInUse),
         },
         Target = name,
         RecommendedAction = $"If the image is missing, build or pull it ('docker pull {image}'); if the name is taken, choose another name or remove the old sandbox.",
@@ -717,19 +641,12 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
     private static bool IsRootUser(string user) => user is "root" or "0" || user.StartsWith("0:", StringComparison.Ordinal)
                                                    || user.StartsWith("root:", StringComparison.Ordinal);
 
-    private static string NewId() => Convert.ToHexString(RandomNumberGenerator.GetBytes(6)).ToLowerInvariant();
-
-    private static string NewToken() =>
-        Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
     internal static string FormatDuration(TimeSpan value) =>
         Math.Max(1L, (long)Math.Ceiling(value.TotalSeconds)).ToString(CultureInfo.InvariantCulture) + "s";
 
     private static string Short(string containerId) => containerId.Length > 12 ? containerId[..12] : containerId;
 
-    private static readonly string Version =
-        typeof(DockerProvider).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
-        ?? "0.0.0";
 
     /// <summary>Host directory under which per-sandbox socket directories live.</summary>
     internal static string RunDirectoryBase()
