@@ -25,6 +25,7 @@
         'Remove-SandboxSession'
         'Copy-SandboxItem'
         'Remove-Sandbox'
+        'Get-SandboxRuntime'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

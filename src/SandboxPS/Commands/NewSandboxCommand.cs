@@ -27,6 +27,7 @@ public sealed class NewSandboxCommand : SandboxCmdletBase
     /// <summary>Runtime name or runtime file to build and run (Docker).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(RuntimeNameCompleter))]
     public string? Runtime { get; set; }
 
     /// <summary>User labels.</summary>

@@ -4,6 +4,7 @@ using System.Management.Automation.Language;
 using System.Runtime.CompilerServices;
 using SandboxPS.Core;
 using SandboxPS.Core.Automation;
+using SandboxPS.Core.Runtimes;
 
 
 namespace SandboxPS.Commands;
@@ -28,6 +29,25 @@ public sealed class SandboxNameCompleter : IArgumentCompleter
         await foreach (var sandbox in SandboxManager.Default.ListAsync(null, null, (_, _) => { }, ct).ConfigureAwait(false))
         {
             yield return (sandbox.Name, $"{sandbox.Name} ({sandbox.Provider}, {sandbox.State}, {sandbox.Id})");
+        }
+    }
+}
+
+/// <summary>Completes built-in runtime names.</summary>
+public sealed class RuntimeNameCompleter : IArgumentCompleter
+{
+    /// <inheritdoc />
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+                                                          CommandAst commandAst, IDictionary fakeBoundParameters) =>
+        CompletionResults.From(CompletionSource.Complete(Names, wordToComplete));
+
+    private static async IAsyncEnumerable<(string, string)> Names([EnumeratorCancellation] CancellationToken ct)
+    {
+        await Task.Yield();
+        foreach (var runtime in RuntimeCatalog.BuiltIn)
+        {
+            ct.ThrowIfCancellationRequested();
+            yield return (runtime.Name, runtime.Description ?? runtime.Name);
         }
     }
 }

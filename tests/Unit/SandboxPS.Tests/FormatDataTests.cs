@@ -36,6 +36,7 @@ public sealed partial class FormatDataTests : IDisposable
         Assert.Contains("SandboxPS.Core.Sandbox", typeNames);
         Assert.Contains("SandboxPS.Core.SandboxSession", typeNames);
         Assert.Contains("SandboxPS.Core.SandboxActionResult", typeNames);
+        Assert.Contains("SandboxPS.Core.Runtimes.RuntimeConfig", typeNames);
     }
 
     [Fact]
