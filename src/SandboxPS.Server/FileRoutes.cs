@@ -375,6 +375,8 @@ internal static class FileErrors
         ApiException a => a,
         FileNotFoundException or DirectoryNotFoundException => new ApiException(404, ErrorIds.PathNotFound, $"'{path}' does not exist."),
         UnauthorizedAccessException => new ApiException(403, ErrorIds.PermissionDenied, $"Permission denied on '{path}'."),
+        IOException when ex.HResult == 30 || ex.Message.Contains("Read-only file system", StringComparison.Ordinal) =>
+            new ApiException(403, ErrorIds.PermissionDenied, $"'{path}' is on a read-only file system."),
         PathTooLongException => new ApiException(400, ErrorIds.InvalidPath, $"The path '{path}' is too long."),
         _ => new ApiException(500, ErrorIds.InternalError, $"{ex.GetType().Name} on '{path}': {ex.Message}"),
     };
