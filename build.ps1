@@ -49,9 +49,9 @@ function Invoke-Dotnet {
 
 function Get-ModuleVersion {
     $props = [xml](Get-Content -Raw -LiteralPath (Join-Path $RepoRoot 'Directory.Build.props'))
-    $version = @($props.Project.PropertyGroup | ForEach-Object { $_.ModuleVersion } | Where-Object { $_ })[0]
-    if (-not $version) { throw 'ModuleVersion is missing from Directory.Build.props.' }
-    $version
+    $node = $props.SelectSingleNode('/Project/PropertyGroup/ModuleVersion')
+    if (-not $node -or -not $node.InnerText) { throw 'ModuleVersion is missing from Directory.Build.props.' }
+    $node.InnerText.Trim()
 }
 
 function Get-StagedModulePath {
@@ -82,10 +82,15 @@ function Invoke-Test {
     if (-not (Test-Path -LiteralPath (Join-Path $staged 'SandboxPS.psd1'))) {
         Invoke-Build
     }
-    $pwsh = (Get-Command -Name pwsh -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1).Source
-    if (-not $pwsh) {
-        Write-Warning 'Pester layer skipped (pwsh not available).'
-        return
+    # The pwsh running this script; a child of the same version runs Pester.
+    $pwsh = [System.Environment]::ProcessPath
+    if (-not $pwsh -or [System.IO.Path]::GetFileNameWithoutExtension($pwsh) -ne 'pwsh') {
+        $command = Get-Command -Name pwsh -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
+        if (-not $command) {
+            Write-Warning 'Pester layer skipped (pwsh not available).'
+            return
+        }
+        $pwsh = $command.Source
     }
     & $pwsh -NoProfile -NonInteractive -Command 'if (Get-Module -ListAvailable -Name Pester | Where-Object Version -ge ([version]"5.0")) { exit 0 } else { exit 3 }'
     if ($LASTEXITCODE -eq 3) {

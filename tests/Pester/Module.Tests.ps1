@@ -17,7 +17,7 @@ Describe 'SandboxPS module' -Tag 'Unit' {
 
         It 'carries the version of Directory.Build.props' {
             $props = [xml](Get-Content -Raw -LiteralPath (Join-Path $RepoRoot 'Directory.Build.props'))
-            $expected = @($props.Project.PropertyGroup | ForEach-Object { $_.ModuleVersion } | Where-Object { $_ })[0]
+            $expected = $props.SelectSingleNode('/Project/PropertyGroup/ModuleVersion').InnerText.Trim()
             $Manifest.ModuleVersion | Should -Be $expected
         }
 

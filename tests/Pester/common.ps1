@@ -7,7 +7,7 @@ $script:ModulePath = if ($env:SANDBOXPS_TEST_MODULE) {
 }
 else {
     $props = [xml](Get-Content -Raw -LiteralPath (Join-Path $script:RepoRoot 'Directory.Build.props'))
-    $version = @($props.Project.PropertyGroup | ForEach-Object { $_.ModuleVersion } | Where-Object { $_ })[0]
+    $version = $props.SelectSingleNode('/Project/PropertyGroup/ModuleVersion').InnerText.Trim()
     Join-Path $script:RepoRoot "out/SandboxPS/$version"
 }
 $script:ManifestPath = Join-Path $script:ModulePath 'SandboxPS.psd1'
