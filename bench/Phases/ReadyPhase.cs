@@ -1,0 +1,66 @@
+using SandboxPS.Core;
+
+namespace SandboxPS.Bench.Phases;
+
+/// <summary>
+/// Create → Ready of a Docker sandbox of ours against the bare engine create + start of the same
+/// image until the engine reports it running; and create → Ready of a Process sandbox.
+/// </summary>
+internal static class ReadyPhase
+{
+    public static async Task RunAsync(BenchContext ctx, CancellationToken ct)
+    {
+        var ours = new Samples();
+        var docker = new Samples();
+        var process = new Samples();
+        Sandbox? current = null;
+        string? container = null;
+        async Task RemoveOursAsync(CancellationToken c)
+        {
+            if (current is not null)
+            {
+                var sandbox = current;
+                current = null;
+                await ctx.RemoveSandboxAsync(sandbox, c).ConfigureAwait(false);
+            }
+        }
+        async Task RemoveContainerAsync(CancellationToken c)
+        {
+            if (container is not null)
+            {
+                var id = container;
+                container = null;
+                await ctx.RemoveContainerAsync(id, c).ConfigureAwait(false);
+            }
+        }
+        try
+        {
+            await Measure.RoundsAsync(ctx.Results, warmup: 1, ctx.Options.ReadyReps, block: 1, ct,
+                new Contender("docker_start", docker, async c =>
+                {
+                    container = await ctx.CreateContainerAsync(["sleep", "60"], c).ConfigureAwait(false);
+                    await ctx.Engine.StartContainerAsync(container, c).ConfigureAwait(false);
+                    while (!(await ctx.Engine.GetRunStateAsync(container, c).ConfigureAwait(false)).Running)
+                    {
+                        await Task.Delay(1, c).ConfigureAwait(false);
+                    }
+                }, RemoveContainerAsync),
+                new Contender("ready", ours, async c =>
+                {
+                    current = await ctx.CreateSandboxAsync("docker", null, c).ConfigureAwait(false);
+                    await ctx.Manager.WaitReadyAsync(current, TimeSpan.FromSeconds(60), c).ConfigureAwait(false);
+                }, RemoveOursAsync),
+                new Contender("process_ready", process, async c =>
+                {
+                    current = await ctx.CreateSandboxAsync("process", null, c).ConfigureAwait(false);
+                    await ctx.Manager.WaitReadyAsync(current, TimeSpan.FromSeconds(30), c).ConfigureAwait(false);
+                }, RemoveOursAsync)).ConfigureAwait(false);
+        }
+        finally
+        {
+            DockerSandboxPhase.SetIfAny(ctx.Results, "ready", ours, 1);
+            DockerSandboxPhase.SetIfAny(ctx.Results, "docker_start", docker, 1);
+            DockerSandboxPhase.SetIfAny(ctx.Results, "process_ready", process, 1);
+        }
+    }
+}
