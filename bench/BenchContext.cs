@@ -65,9 +65,10 @@ internal sealed class BenchContext : IAsyncDisposable
     }
 
     /// <summary>Creates a bare baseline container (labelled with the run id) and records it for cleanup.</summary>
-    public async Task<string> CreateContainerAsync(IReadOnlyList<string> cmd, CancellationToken ct)
+    public async Task<string> CreateContainerAsync(IReadOnlyList<string> cmd, CancellationToken ct,
+                                                   Action<System.Text.Json.Nodes.JsonObject>? customize = null)
     {
-        var id = await Engine.CreateContainerAsync(BusyboxImage, cmd, BaselineLabels, ct).ConfigureAwait(false);
+        var id = await Engine.CreateContainerAsync(BusyboxImage, cmd, BaselineLabels, ct, customize).ConfigureAwait(false);
         _containers[id] = 0;
         return id;
     }

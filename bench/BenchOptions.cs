@@ -7,6 +7,11 @@ internal sealed record BenchOptions
 
     public bool Quick { get; init; }
 
+    /// <summary>Extra bare-engine paths that explain where time goes (default on in full runs, off with --quick).</summary>
+    public bool? Diag { get; init; }
+
+    public bool Diagnostics => Diag ?? !Quick;
+
     public IReadOnlySet<string> Only { get; init; } = new HashSet<string>(Groups, StringComparer.Ordinal);
 
     public bool Runs(string group) => Only.Contains(group);
@@ -21,8 +26,9 @@ internal sealed record BenchOptions
     public long TransferBytes => 100L * 1024 * 1024;
 
     public const string Usage = """
-        usage: dotnet run -c Release --project bench -- [--quick] [--only GROUP[,GROUP...]]
+        usage: dotnet run -c Release --project bench -- [--quick] [--only GROUP[,GROUP...]] [--diag|--no-diag]
           --quick   fewer repetitions; the whole run takes under a minute
+          --diag    also run the diagnostic paths that split the costs (default in full runs)
           --only    run only some groups: docker (exec, parallel sessions, server RSS, upload/download),
                     process (exec_process, sessions_200, process server RSS), ready, fanout
         Prints a table, then as its last line BENCH {json}.
@@ -52,10 +58,16 @@ internal sealed record BenchOptions
                     }
                     options = options with { Only = new HashSet<string>(wanted, StringComparer.Ordinal) };
                     break;
+                case "--diag":
+                    options = options with { Diag = true };
+                    break;
+                case "--no-diag":
+                    options = options with { Diag = false };
+                    break;
                 case "-h" or "--help":
                     return (null, null, true);
                 default:
-                    return (null, $"unknown argument '{args[i]}'; valid arguments are --quick, --only GROUP[,GROUP...], --help", false);
+                    return (null, $"unknown argument '{args[i]}'; valid arguments are --quick, --only GROUP[,GROUP...], --diag, --no-diag, --help", false);
             }
         }
         return (options, null, false);

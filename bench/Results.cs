@@ -89,7 +89,7 @@ internal sealed class Results
             }
         }
         obj["errors"] = new JsonArray(Errors.Select(e => (JsonNode?)JsonValue.Create(e)).ToArray());
-        return obj.ToJsonString(new JsonSerializerOptions { WriteIndented = false });
+        return obj.ToJsonString(new JsonSerializerOptions { WriteIndented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
     }
 
     public string Format(string key, string format = "0.###")

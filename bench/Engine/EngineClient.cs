@@ -72,7 +72,8 @@ internal sealed class EngineClient : IDisposable
 
     /// <summary>POST /containers/create; returns the container id.</summary>
     public async Task<string> CreateContainerAsync(string image, IReadOnlyList<string> cmd,
-                                                   IReadOnlyDictionary<string, string> labels, CancellationToken ct)
+                                                   IReadOnlyDictionary<string, string> labels, CancellationToken ct,
+                                                   Action<JsonObject>? customize = null)
     {
         var body = new JsonObject
         {
@@ -83,6 +84,7 @@ internal sealed class EngineClient : IDisposable
             ["AttachStderr"] = false,
             ["HostConfig"] = new JsonObject(),
         };
+        customize?.Invoke(body);
         using var doc = await SendJsonAsync(HttpMethod.Post, $"{Api}/containers/create", body, ct).ConfigureAwait(false);
         return doc.RootElement.GetProperty("Id").GetString()!;
     }
@@ -117,6 +119,15 @@ internal sealed class EngineClient : IDisposable
             ?? throw new BenchException($"container {Short(id)} does not exist");
         var state = doc.RootElement.GetProperty("State");
         return (state.GetProperty("Running").GetBoolean(), state.GetProperty("Pid").GetInt32());
+    }
+
+    /// <summary>The host port published for a container port (e.g. <c>8787/tcp</c>).</summary>
+    public async Task<int> GetPublishedPortAsync(string id, string containerPort, CancellationToken ct)
+    {
+        using var doc = await InspectContainerAsync(id, ct).ConfigureAwait(false)
+            ?? throw new BenchException($"container {Short(id)} does not exist");
+        var port = doc.RootElement.GetProperty("NetworkSettings").GetProperty("Ports").GetProperty(containerPort)[0].GetProperty("HostPort").GetString();
+        return int.Parse(port!, System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>DELETE /containers/{id}?force=true&amp;v=true; a container that is gone counts as removed.</summary>

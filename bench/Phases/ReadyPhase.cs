@@ -33,10 +33,12 @@ internal static class ReadyPhase
                 await ctx.RemoveContainerAsync(id, c).ConfigureAwait(false);
             }
         }
+        using var diagnostics = new ReadyDiagnostics(ctx);
         try
         {
-            await Measure.RoundsAsync(ctx.Results, warmup: 1, ctx.Options.ReadyReps, block: 1, ct,
-                new Contender("docker_start", docker, async c =>
+            var contenders = new List<Contender>
+            {
+                new("docker_start", docker, async c =>
                 {
                     container = await ctx.CreateContainerAsync(["sleep", "60"], c).ConfigureAwait(false);
                     await ctx.Engine.StartContainerAsync(container, c).ConfigureAwait(false);
@@ -45,22 +47,29 @@ internal static class ReadyPhase
                         await Task.Delay(1, c).ConfigureAwait(false);
                     }
                 }, RemoveContainerAsync),
-                new Contender("ready", ours, async c =>
+                new("ready", ours, async c =>
                 {
                     current = await ctx.CreateSandboxAsync("docker", null, c).ConfigureAwait(false);
                     await ctx.Manager.WaitReadyAsync(current, TimeSpan.FromSeconds(60), c).ConfigureAwait(false);
                 }, RemoveOursAsync),
-                new Contender("process_ready", process, async c =>
+                new("process_ready", process, async c =>
                 {
                     current = await ctx.CreateSandboxAsync("process", null, c).ConfigureAwait(false);
                     await ctx.Manager.WaitReadyAsync(current, TimeSpan.FromSeconds(30), c).ConfigureAwait(false);
-                }, RemoveOursAsync)).ConfigureAwait(false);
+                }, RemoveOursAsync),
+            };
+            if (ctx.Options.Diagnostics)
+            {
+                contenders.AddRange(diagnostics.Contenders());
+            }
+            await Measure.RoundsAsync(ctx.Results, warmup: 1, ctx.Options.ReadyReps, block: 1, ct, [.. contenders]).ConfigureAwait(false);
         }
         finally
         {
             DockerSandboxPhase.SetIfAny(ctx.Results, "ready", ours, 1);
             DockerSandboxPhase.SetIfAny(ctx.Results, "docker_start", docker, 1);
             DockerSandboxPhase.SetIfAny(ctx.Results, "process_ready", process, 1);
+            diagnostics.Record(ctx.Results);
         }
     }
 }
