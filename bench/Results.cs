@@ -127,6 +127,30 @@ internal static class Report
             Single(r, "sessions_200: open 200 sessions, s", "sessions_200_open_s", "", "", "", "", "", "", "", null),
         };
 
+        // Diagnostics (bare paths that split the costs), shown when they ran.
+        (string Label, string Name, string? Versus)[] diagnostics =
+        [
+            ("diag: GET /health via published port, ms", "diag_health_rtt", null),
+            ("diag: session `true` over unix socket, ms", "diag_exec_unix", null),
+            ("diag: GET /health, process server, ms", "diag_health_rtt_process", null),
+            ("diag: engine create+start, port published, ms", "diag_start_port", "docker_start"),
+            ("diag: engine create+copy server+start, ms", "diag_start_copy", "docker_start"),
+            ("diag: engine floor port+copy+/health, ms", "diag_floor_copy", "docker_start"),
+            ("diag: engine floor port+bind+/health, ms", "diag_floor_bind", "docker_start"),
+        ];
+        foreach (var (label, name, versus) in diagnostics)
+        {
+            if (r.Get($"{name}_p50_ms") is not { } value)
+            {
+                continue;
+            }
+            var ratio = versus is not null && r.Get($"{versus}_p50_ms") is { } b && b > 0
+                ? (value / b).ToString("0.00", CultureInfo.InvariantCulture) + "x" : "";
+            rows.Add(new Row(label, r.Format($"{name}_p50_ms"), r.Format($"{name}_p95_ms"),
+                             versus is null ? "" : "engine create+start", versus is null ? "" : r.Format($"{versus}_p50_ms"),
+                             versus is null ? "" : r.Format($"{versus}_p95_ms"), ratio, "", ""));
+        }
+
         var header = new Row("metric", "ours p50", "ours p95", "baseline", "base p50", "base p95", "ratio", "target", "");
         var all = new List<Row> { header };
         all.AddRange(rows);

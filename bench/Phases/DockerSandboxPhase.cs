@@ -45,7 +45,11 @@ internal static class DockerSandboxPhase
                 }, ct).ConfigureAwait(false);
             }
 
-            await ctx.StepAsync("exec", () => ExecAsync(ctx, client, containerId, ct), ct).ConfigureAwait(false);
+            await ctx.StepAsync("exec", () => ExecAsync(ctx, client, sandbox?.Endpoint, containerId, ct), ct).ConfigureAwait(false);
+            if (client is not null && ctx.Options.Diagnostics)
+            {
+                await ctx.StepAsync("diag_exec_unix", () => UnixExecAsync(ctx, ct), ct).ConfigureAwait(false);
+            }
             if (client is not null)
             {
                 await ctx.StepAsync("parallel_sessions", () => ParallelSessionsAsync(ctx, client, ct), ct).ConfigureAwait(false);
@@ -67,11 +71,13 @@ internal static class DockerSandboxPhase
         }
     }
 
-    private static async Task ExecAsync(BenchContext ctx, SandboxClient? client, string containerId, CancellationToken ct)
+    private static async Task ExecAsync(BenchContext ctx, SandboxClient? client, string? endpoint, string containerId, CancellationToken ct)
     {
         var session = new Samples();
         var oneShot = new Samples();
         var docker = new Samples();
+        var health = new Samples();
+        using var raw = new HttpClient(new SocketsHttpHandler { UseProxy = false });
         var contenders = new List<Contender>
         {
             new("docker_exec", docker, async c => Expect0(await ctx.Engine.ExecAsync(containerId, ["true"], c).ConfigureAwait(false), "docker exec true")),
@@ -82,6 +88,16 @@ internal static class DockerSandboxPhase
             var exec = new ExecRequest { Argv = ["true"] };
             contenders.Add(new("exec", session, async c => Expect0((await client.RunAsync(null, run, c).ConfigureAwait(false)).ExitCode, "session run true")));
             contenders.Add(new("server_exec", oneShot, async c => Expect0((await client.ExecAsync(exec, c).ConfigureAwait(false)).ExitCode, "one-shot exec true")));
+            if (ctx.Options.Diagnostics && endpoint?.StartsWith("http", StringComparison.Ordinal) == true)
+            {
+                // Transport alone: HTTP round trip to /health through the published port, no session work.
+                var url = endpoint.TrimEnd('/') + "/health";
+                contenders.Add(new("diag_health_rtt", health, async c =>
+                {
+                    using var response = await raw.GetAsync(url, c).ConfigureAwait(false);
+                    response.EnsureSuccessStatusCode();
+                }));
+            }
         }
         // Blocks of 5: the engine finishes an exec's bookkeeping after it answers, so a call right
         // after a docker exec competes with it for the 2 cores; blocks keep that to one call in 5.
@@ -90,6 +106,29 @@ internal static class DockerSandboxPhase
         SetIfAny(ctx.Results, "docker_exec", docker);
         SetIfAny(ctx.Results, "exec", session);
         SetIfAny(ctx.Results, "server_exec", oneShot);
+        SetIfAny(ctx.Results, "diag_health_rtt", health);
+    }
+
+    /// <summary>The same session round trip on a sandbox reached through a unix socket (network none): no docker-proxy.</summary>
+    private static async Task UnixExecAsync(BenchContext ctx, CancellationToken ct)
+    {
+        var sandbox = await ctx.CreateSandboxAsync("docker", s => s.NetworkMode = "none", ct).ConfigureAwait(false);
+        try
+        {
+            await ctx.Manager.WaitReadyAsync(sandbox, TimeSpan.FromSeconds(60), ct).ConfigureAwait(false);
+            var client = ctx.Manager.GetClient(sandbox);
+            var run = new RunRequest { Command = "true" };
+            var samples = new Samples();
+            await Measure.RoundsAsync(ctx.Results, warmup: 5, ctx.Options.ExecReps, block: 1, ct,
+                new Contender("diag_exec_unix", samples, async c => Expect0((await client.RunAsync(null, run, c).ConfigureAwait(false)).ExitCode, "true over unix socket"))).ConfigureAwait(false);
+            SetIfAny(ctx.Results, "diag_exec_unix", samples);
+            ctx.Results.SetText("diag_exec_unix_endpoint", sandbox.Endpoint?.Split(':')[0] ?? "none");
+        }
+        finally
+        {
+            using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await ctx.RemoveSandboxAsync(sandbox, cleanup.Token).ConfigureAwait(false);
+        }
     }
 
     private static async Task ParallelSessionsAsync(BenchContext ctx, SandboxClient client, CancellationToken ct)

@@ -48,7 +48,7 @@ internal static class ProcessSandboxPhase
                 }, ct).ConfigureAwait(false);
             }
 
-            await ctx.StepAsync("exec_process", () => ExecAsync(ctx, client, ct), ct).ConfigureAwait(false);
+            await ctx.StepAsync("exec_process", () => ExecAsync(ctx, client, sandbox?.Endpoint, ct), ct).ConfigureAwait(false);
             if (client is not null)
             {
                 await ctx.StepAsync("sessions_200", () => TwoHundredSessionsAsync(ctx, client, serverPid, ct), ct).ConfigureAwait(false);
@@ -64,10 +64,12 @@ internal static class ProcessSandboxPhase
         }
     }
 
-    private static async Task ExecAsync(BenchContext ctx, SandboxClient? client, CancellationToken ct)
+    private static async Task ExecAsync(BenchContext ctx, SandboxClient? client, string? endpoint, CancellationToken ct)
     {
         var ours = new Samples();
         var spawn = new Samples();
+        var health = new Samples();
+        using var raw = new HttpClient(new SocketsHttpHandler { UseProxy = false });
         var contenders = new List<Contender>
         {
             new("spawn_true", spawn, _ =>
@@ -83,10 +85,20 @@ internal static class ProcessSandboxPhase
         {
             var run = new RunRequest { Command = "true" };
             contenders.Add(new("exec_process", ours, async c => DockerSandboxPhase.Expect0((await client.RunAsync(null, run, c).ConfigureAwait(false)).ExitCode, "session run true")));
+            if (ctx.Options.Diagnostics && endpoint?.StartsWith("http", StringComparison.Ordinal) == true)
+            {
+                var url = endpoint.TrimEnd('/') + "/health";
+                contenders.Add(new("diag_health_rtt_process", health, async c =>
+                {
+                    using var response = await raw.GetAsync(url, c).ConfigureAwait(false);
+                    response.EnsureSuccessStatusCode();
+                }));
+            }
         }
         await Measure.RoundsAsync(ctx.Results, warmup: 2, ctx.Options.ProcessExecReps / 10, block: 10, ct, [.. contenders]).ConfigureAwait(false);
         DockerSandboxPhase.SetIfAny(ctx.Results, "spawn_true", spawn);
         DockerSandboxPhase.SetIfAny(ctx.Results, "exec_process", ours);
+        DockerSandboxPhase.SetIfAny(ctx.Results, "diag_health_rtt_process", health);
     }
 
     private static async Task TwoHundredSessionsAsync(BenchContext ctx, SandboxClient client, int? serverPid, CancellationToken ct)
