@@ -1,2 +1,3 @@
-// Placeholder until the CLI lands (issue 3).
-return 0;
+using SandboxPS.Cli;
+
+return await CliApp.RunAsync(args).ConfigureAwait(false);

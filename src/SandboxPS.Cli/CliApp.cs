@@ -1,0 +1,125 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using SandboxPS.Cli.Commands;
+using SandboxPS.Core;
+
+namespace SandboxPS.Cli;
+
+/// <summary>The <c>sandboxps</c> command tree and its error contract: sandboxps errors exit 125 with <c>error: ErrorId: message</c>.</summary>
+internal static class CliApp
+{
+    /// <summary>--json on every command: one JSON object per line on stdout.</summary>
+    public static readonly Option<bool> JsonOption = new("--json")
+    {
+        Description = "Write one JSON object per line on stdout instead of text.",
+        Recursive = true,
+    };
+
+    public static RootCommand Build(SandboxManager manager)
+    {
+        var root = new RootCommand(
+            "sandboxps: create sandboxes, run commands, Python and file actions in them, and remove them.\n\n" +
+            "Examples:\n" +
+            "  sandboxps run -- echo hello\n" +
+            "  id=$(sandboxps new --name work --ttl 30m)\n" +
+            "  sandboxps exec work -- 'cd /tmp && ls -la'\n" +
+            "  sandboxps rm work");
+        root.Options.Add(JsonOption);
+        var context = new CliContext(manager);
+        root.Subcommands.Add(NewCommand.Create(context));
+        root.Subcommands.Add(ListCommand.Create(context));
+        root.Subcommands.Add(ExecCommand.Create(context));
+        root.Subcommands.Add(SessionCommands.Create(context));
+        root.Subcommands.Add(CopyCommand.Create(context));
+        root.Subcommands.Add(EditCommand.Create(context));
+        root.Subcommands.Add(RemoveCommand.Create(context));
+        root.Subcommands.Add(RunCommand.Create(context));
+        root.Subcommands.Add(LogsCommand.Create(context));
+        return root;
+    }
+
+    public static Task<int> RunAsync(string[] args) =>
+        RunAsync(args, SandboxManager.Default, Console.Out, Console.Error);
+
+    public static async Task<int> RunAsync(string[] args, SandboxManager manager, TextWriter stdout, TextWriter stderr)
+    {
+        var root = Build(manager);
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0 && parse.Action is not HelpAction)
+        {
+            var output = new CliOutput(false, stdout, stderr);
+            var message = string.Join(" ", parse.Errors.Select(e => e.Message));
+            return output.Error(new SandboxException(SandboxErrorKind.InvalidArgument, SandboxErrorIds.InvalidCommandLine, message)
+            {
+                RecommendedAction = $"See 'sandboxps {string.Join(' ', CommandPath(parse))} --help'.",
+            });
+        }
+        var config = new InvocationConfiguration
+        {
+            Output = stdout,
+            Error = stderr,
+            EnableDefaultExceptionHandler = false,
+            ProcessTerminationTimeout = TimeSpan.FromSeconds(5),
+        };
+        try
+        {
+            return await parse.InvokeAsync(config).ConfigureAwait(false);
+        }
+        catch (SandboxException ex)
+        {
+            return new CliOutput(false, stdout, stderr).Error(ex);
+        }
+        catch (OperationCanceledException)
+        {
+            stderr.WriteLine("error: Interrupted: cancelled.");
+            return ExitCodes.Interrupted;
+        }
+        catch (Exception ex)
+        {
+            return new CliOutput(false, stdout, stderr).Error(new SandboxException(SandboxErrorKind.Internal, SandboxErrorIds.InternalError,
+                $"{ex.GetType().Name}: {ex.Message}", innerException: ex)
+            {
+                RecommendedAction = "This is a bug in sandboxps; please report it with the command line.",
+            });
+        }
+    }
+
+    private static IEnumerable<string> CommandPath(ParseResult parse)
+    {
+        var names = new List<string>();
+        for (var result = parse.CommandResult; result is not null && result.Command is not RootCommand; result = result.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            names.Insert(0, result.Command.Name);
+        }
+        return names;
+    }
+}
+
+/// <summary>What every command action needs.</summary>
+internal sealed class CliContext(SandboxManager manager)
+{
+    public SandboxManager Manager { get; } = manager;
+
+    public CliOutput Output(ParseResult parse) =>
+        new(parse.GetValue(CliApp.JsonOption), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
+
+    /// <summary>Runs an action; sandboxps errors become exit 125 with the error line.</summary>
+    public static Func<ParseResult, CancellationToken, Task<int>> Guard(CliContext context, Func<ParseResult, CliOutput, CancellationToken, Task<int>> body) =>
+        async (parse, ct) =>
+        {
+            var output = context.Output(parse);
+            try
+            {
+                return await body(parse, output, ct).ConfigureAwait(false);
+            }
+            catch (SandboxException ex)
+            {
+                return output.Error(ex);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                output.Err.WriteLine("error: Interrupted: cancelled by a signal.");
+                return ExitCodes.Interrupted;
+            }
+        };
+}

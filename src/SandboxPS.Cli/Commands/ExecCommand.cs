@@ -1,0 +1,116 @@
+using System.CommandLine;
+using SandboxPS.Core;
+using SandboxPS.Protocol;
+
+namespace SandboxPS.Cli.Commands;
+
+internal static class ExecCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var sandboxArg = new Argument<string>("SANDBOX") { Description = "Sandbox id, unique id prefix, or name." };
+        var commandArg = new Argument<string[]>("COMMAND") { Description = "The command; its words are joined by spaces into one shell line.", Arity = ArgumentArity.OneOrMore };
+        var session = new Option<string?>("--session") { Description = "Session id (default: the default shell session). In a python session COMMAND is Python code." };
+        var timeout = new Option<double?>("--timeout") { Description = "Seconds before the command is interrupted; exit code 124 then." };
+        var command = new Command("exec",
+            "Run a command in a sandbox's session, streaming its output; exits with the command's exit code (124 on timeout).\n\n" +
+            "Examples:\n" +
+            "  sandboxps exec work -- ls -la /tmp\n" +
+            "  sandboxps exec work --timeout 10 -- 'make test 2>&1 | tail -n 20'\n" +
+            "  sandboxps exec work --session py1 -- 'x = 21 * 2; x'");
+        command.Arguments.Add(sandboxArg);
+        command.Arguments.Add(commandArg);
+        command.Options.Add(session);
+        command.Options.Add(timeout);
+        command.SetAction(CliContext.Guard(context, async (parse, output, ct) =>
+        {
+            var words = parse.GetValue(commandArg) ?? [];
+            var seconds = ValidateTimeout(parse.GetValue(timeout));
+            var sandbox = await context.Manager.ResolveAsync(parse.GetValue(sandboxArg)!, null, ct).ConfigureAwait(false);
+            return await RunInSandboxAsync(context, output, sandbox, parse.GetValue(session), JoinCommand(words), seconds, ct).ConfigureAwait(false);
+        }));
+        return command;
+    }
+
+    internal static string JoinCommand(IReadOnlyList<string> words)
+    {
+        var line = string.Join(' ', words);
+        if (string.IsNullOrWhiteSpace(line))
+        {
+            throw new SandboxException(SandboxErrorKind.InvalidArgument, SandboxErrorIds.InvalidCommandLine,
+                "No command given.", "COMMAND")
+            {
+                RecommendedAction = "Put the command after '--', e.g. sandboxps exec SANDBOX -- echo hello",
+            };
+        }
+        return line;
+    }
+
+    internal static double? ValidateTimeout(double? seconds)
+    {
+        if (seconds is { } s && (s <= 0 || double.IsNaN(s) || double.IsInfinity(s)))
+        {
+            throw new SandboxException(SandboxErrorKind.InvalidArgument, SandboxErrorIds.InvalidDuration,
+                $"--timeout: {s} is not a positive number of seconds.", "--timeout");
+        }
+        return seconds;
+    }
+
+    /// <summary>Runs <paramref name="commandLine"/> in a session; streams text output, or prints one JSON result with --json.</summary>
+    internal static async Task<int> RunInSandboxAsync(CliContext context, CliOutput output, Sandbox sandbox, string? sessionId,
+                                                      string commandLine, double? timeoutSeconds, CancellationToken ct)
+    {
+        var client = await context.Manager.GetClientAsync(sandbox, ct).ConfigureAwait(false);
+        var request = new RunRequest { Command = commandLine, TimeoutSeconds = timeoutSeconds };
+        try
+        {
+            if (output.Json)
+            {
+                var kind = sessionId is null ? SessionKinds.Shell : (await client.GetSessionAsync(sessionId, ct).ConfigureAwait(false)).Kind;
+                var result = await client.RunAsync(sessionId, request, ct).ConfigureAwait(false);
+                output.WriteJson(CliOutput.View(SandboxActions.FromRun(sandbox, result, kind)));
+                return ExitCodeOf(result);
+            }
+            RunResult? final = null;
+            await foreach (var evt in client.RunStreamAsync(sessionId, request, ct).ConfigureAwait(false))
+            {
+                if (evt.Type == StreamEventTypes.Exit)
+                {
+                    final = evt.Run;
+                }
+                else if (evt.Data is { Length: > 0 } data)
+                {
+                    var writer = evt.Type == StreamEventTypes.Stderr ? output.Err : output.Out;
+                    writer.Write(data);
+                    writer.Flush();
+                }
+            }
+            if (final is null)
+            {
+                throw new SandboxException(SandboxErrorKind.Internal, SandboxErrorIds.SandboxProtocolError,
+                    "The sandbox server's stream ended without a result.", sandbox.Name);
+            }
+            if (final.TimedOut)
+            {
+                output.Err.WriteLine($"sandboxps: the command timed out after {timeoutSeconds}s and was interrupted.");
+            }
+            return ExitCodeOf(final);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Ctrl-C: interrupt the command in the sandbox, as a terminal would, then report the interruption.
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            try
+            {
+                await client.InterruptAsync(sessionId, grace.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is SandboxException or OperationCanceledException)
+            {
+                // Nothing running any more, or the sandbox is gone.
+            }
+            throw;
+        }
+    }
+
+    private static int ExitCodeOf(RunResult result) => result.TimedOut ? ExitCodes.TimedOut : result.ExitCode;
+}

@@ -1,0 +1,65 @@
+using System.CommandLine;
+using SandboxPS.Core;
+
+namespace SandboxPS.Cli.Commands;
+
+internal static class NewCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var spec = new SpecOptions();
+        var noWait = new Option<bool>("--no-wait") { Description = "Return as soon as the sandbox is created, without waiting until it is ready." };
+        var command = new Command("new",
+            "Create a sandbox and wait until it is ready; prints its id (with --json, the sandbox).\n\n" +
+            "Examples:\n" +
+            "  sandboxps new\n" +
+            "  sandboxps new --name build --ttl 30m --label team=ci --env FOO=bar\n" +
+            "  sandboxps new --provider docker --image sandboxps/python:3.11-bookworm --memory 512m --json");
+        spec.AddTo(command);
+        command.Options.Add(noWait);
+        command.SetAction(CliContext.Guard(context, async (parse, output, ct) =>
+        {
+            var sandbox = await CreateAsync(context, spec, parse, wait: !parse.GetValue(noWait), ct).ConfigureAwait(false);
+            if (output.Json)
+            {
+                output.WriteJson(CliOutput.View(sandbox));
+            }
+            else
+            {
+                output.Line(sandbox.Id);
+            }
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    /// <summary>Creates (and by default waits for) a sandbox; a sandbox that fails to become ready is removed and the original error thrown.</summary>
+    internal static async Task<Sandbox> CreateAsync(CliContext context, SpecOptions options, ParseResult parse, bool wait, CancellationToken ct)
+    {
+        var spec = options.ToSpec(parse);
+        var readyTimeout = options.ReadyTimeoutValue(parse);
+        var provider = parse.GetValue(options.Provider) ?? "process";
+        var sandbox = await context.Manager.CreateAsync(provider, spec, ct).ConfigureAwait(false);
+        if (!wait)
+        {
+            return sandbox;
+        }
+        try
+        {
+            return await context.Manager.WaitReadyAsync(sandbox, readyTimeout, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            try
+            {
+                await context.Manager.RemoveAsync(sandbox, cleanup.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is SandboxException or OperationCanceledException)
+            {
+                // The readiness failure is what the user needs to see.
+            }
+            throw;
+        }
+    }
+}

@@ -1,0 +1,583 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using SandboxPS.Protocol;
+
+namespace SandboxPS.Core.Providers.Process;
+
+/// <summary>
+/// The <c>process</c> provider: runs <c>sandboxps-server</c> as a local process bound to 127.0.0.1 on a
+/// free port, in its own session (it outlives the program that made it), with its own working directory
+/// and a per-sandbox token. <b>It isolates nothing</b>: commands run as the current user with full access
+/// to the machine. State lives in one JSON file per sandbox under <see cref="StateDirectory"/>/process
+/// (directory 0700, files 0600), so another process finds and drives the sandbox by id or name.
+/// </summary>
+public sealed class ProcessSandboxProvider : ISandboxProvider, ILogSource, ISandboxTokenSource
+{
+    /// <summary>The provider name.</summary>
+    public const string ProviderName = "process";
+
+    /// <summary>
+    /// Time to live when the spec sets none. A process sandbox holds an open port and a shell as the
+    /// current user; one hour covers an interactive session or a CI job while making sure a forgotten
+    /// sandbox (its creator killed) cannot live on indefinitely.
+    /// </summary>
+    public static readonly TimeSpan DefaultTimeToLive = TimeSpan.FromHours(1);
+
+    /// <summary>Provider options (<c>SandboxSpec.ProviderOptions</c>) this provider knows.</summary>
+    public static IReadOnlyCollection<string> KnownOptions { get; } = ["serverPath"];
+
+    private const string LaunchScript =
+        "log=$1; ec=$2; shift 2\n" +
+        "exec >>\"$log\" 2>&1 </dev/null\n" +
+        "\"$@\"\n" +
+        "rc=$?\n" +
+        "echo $rc >\"$ec.tmp\" && mv -f \"$ec.tmp\" \"$ec\"\n" +
+        "exit $rc\n";
+
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
+    private static readonly string? SetsidPath = new[] { "/usr/bin/setsid", "/bin/setsid" }.FirstOrDefault(File.Exists);
+
+    // Launchers this process started: kept referenced so the runtime reaps them when they exit.
+    private static readonly ConcurrentDictionary<int, System.Diagnostics.Process> Launched = new();
+
+    /// <summary>Creates the provider on <paramref name="stateDirectory"/> (default: <see cref="SandboxStateDirectory.Resolve"/>).</summary>
+    public ProcessSandboxProvider(string? stateDirectory = null)
+    {
+        StateDirectory = Path.GetFullPath(stateDirectory ?? SandboxStateDirectory.Resolve());
+        RecordsDirectory = Path.Combine(StateDirectory, ProviderName);
+    }
+
+    /// <inheritdoc/>
+    public string Name => ProviderName;
+
+    /// <summary>The state directory (its <c>process</c> subdirectory holds the records).</summary>
+    public string StateDirectory { get; }
+
+    internal string RecordsDirectory { get; }
+
+    /// <inheritdoc/>
+    public async Task<Sandbox> CreateAsync(SandboxSpec spec, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        SpecValidator.Validate(spec, ProviderName, KnownOptions);
+        SpecValidator.RejectUnsupported(spec, ProviderName,
+            "it runs the server as a plain local process, with no isolation and no resource limits",
+            nameof(SandboxSpec.Image), nameof(SandboxSpec.Runtime), nameof(SandboxSpec.Cpus), nameof(SandboxSpec.MemoryBytes),
+            nameof(SandboxSpec.PidsLimit), nameof(SandboxSpec.NetworkMode), nameof(SandboxSpec.ReadOnlyRootFilesystem), nameof(SandboxSpec.User));
+
+        string serverPath = spec.ProviderOptions.TryGetValue("serverPath", out var sp) && !string.IsNullOrWhiteSpace(sp)
+            ? Path.GetFullPath(sp)
+            : ServerBinary.Locate();
+        if (!File.Exists(serverPath))
+        {
+            throw new SandboxException(SandboxErrorKind.InvalidArgument, SandboxErrorIds.InvalidProviderOption,
+                $"serverPath: '{serverPath}' does not exist.", "serverPath");
+        }
+
+        var id = SandboxLabelBuilder.NewId();
+        var name = spec.Name ?? SandboxLabelBuilder.DefaultName(id);
+        var createdAt = DateTimeOffset.UtcNow;
+        var ttl = spec.TimeToLive ?? DefaultTimeToLive;
+        var expiresAt = createdAt + ttl;
+        var sandboxDir = Path.Combine(RecordsDirectory, id);
+        var ownsWorkDir = string.IsNullOrEmpty(spec.WorkingDirectory);
+        var workDir = ownsWorkDir ? Path.Combine(sandboxDir, "work") : Path.GetFullPath(spec.WorkingDirectory!);
+        var record = new ProcessSandboxRecord
+        {
+            Id = id,
+            Name = name,
+            Token = SandboxLabelBuilder.NewToken(),
+            Labels = SandboxLabelBuilder.Build(id, name, createdAt, expiresAt, spec.Labels),
+            CreatedAt = createdAt,
+            ExpiresAt = expiresAt,
+            WorkDir = workDir,
+            OwnsWorkDir = ownsWorkDir,
+            SandboxDir = sandboxDir,
+            LogPath = Path.Combine(sandboxDir, "server.log"),
+            ExitCodePath = Path.Combine(sandboxDir, "exit-code"),
+            ServerPath = serverPath,
+        };
+
+        // Reserve the name and write the record before anything starts, so a crash mid-create leaves a
+        // record that listing shows and removal cleans up.
+        await WithLockAsync(() =>
+        {
+            var taken = ReadAllRecords().FirstOrDefault(r => string.Equals(r.Name, name, StringComparison.Ordinal));
+            if (taken is not null)
+            {
+                throw new SandboxException(SandboxErrorKind.AlreadyExists, SandboxErrorIds.SandboxNameInUse,
+                    $"A process sandbox named '{name}' exists already (id {taken.Id}).", name)
+                {
+                    RecommendedAction = $"Pick another --name, or remove the old one: sandboxps rm {name}",
+                };
+            }
+            SandboxStateDirectory.CreatePrivate(sandboxDir);
+            WriteRecord(record);
+        }, cancellationToken).ConfigureAwait(false);
+
+        try
+        {
+            if (ownsWorkDir)
+            {
+                SandboxStateDirectory.CreatePrivate(workDir);
+            }
+            else
+            {
+                Directory.CreateDirectory(workDir);
+            }
+            record = await StartServerAsync(record, spec, ttl, cancellationToken).ConfigureAwait(false);
+            WriteRecord(record);
+        }
+        catch (Exception original)
+        {
+            try
+            {
+                await RemoveRecordAsync(record, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception cleanup)
+            {
+                // The original error is what the caller needs; the cleanup failure only goes to the trace.
+                Trace.WriteLine($"sandboxps: cleanup of failed create {id} failed: {cleanup.Message}");
+            }
+            if (original is SandboxException or OperationCanceledException)
+            {
+                throw;
+            }
+            throw new SandboxException(SandboxErrorKind.ProviderUnavailable, SandboxErrorIds.SandboxStartFailed,
+                $"Could not start the process sandbox '{name}': {original.Message}", name, original);
+        }
+        return ToSandbox(record, SandboxState.Running);
+    }
+
+    private async Task<ProcessSandboxRecord> StartServerAsync(ProcessSandboxRecord record, SandboxSpec spec, TimeSpan ttl, CancellationToken ct)
+    {
+        using (File.Create(record.LogPath, 0, FileOptions.None))
+        {
+        }
+        SetPrivateFile(record.LogPath);
+
+        var psi = new ProcessStartInfo
+        {
+            FileName = SetsidPath ?? "/bin/sh",
+            UseShellExecute = false,
+            WorkingDirectory = record.WorkDir,
+        };
+        if (SetsidPath is not null)
+        {
+            psi.ArgumentList.Add("/bin/sh");
+        }
+        foreach (var arg in new[] { "-c", LaunchScript, "sandboxps-launch", record.LogPath, record.ExitCodePath, record.ServerPath,
+                                    "--listen", "127.0.0.1:0", "--workdir", record.WorkDir, "--ttl", DurationParser.ToServerArgument(ttl) })
+        {
+            psi.ArgumentList.Add(arg);
+        }
+        if (spec.IdleTimeout is { } idle)
+        {
+            psi.ArgumentList.Add("--idle-timeout");
+            psi.ArgumentList.Add(DurationParser.ToServerArgument(idle));
+        }
+        if (spec.MaxSessions is { } max)
+        {
+            psi.ArgumentList.Add("--max-sessions");
+            psi.ArgumentList.Add(max.ToString(CultureInfo.InvariantCulture));
+        }
+        foreach (var (key, value) in spec.Environment)
+        {
+            psi.Environment[key] = value;
+        }
+        psi.Environment[ProtocolConstants.TokenEnvironmentVariable] = record.Token;
+        psi.Environment[SandboxStateDirectory.Variable] = StateDirectory;
+        psi.Environment["SANDBOXPS_SANDBOX_ID"] = record.Id;
+        psi.Environment["SANDBOXPS_SANDBOX_NAME"] = record.Name;
+
+        var launcher = System.Diagnostics.Process.Start(psi)
+            ?? throw new SandboxException(SandboxErrorKind.ProviderUnavailable, SandboxErrorIds.SandboxStartFailed, "The launcher did not start.", record.Name);
+        Launched[launcher.Id] = launcher;
+        _ = launcher.WaitForExitAsync(CancellationToken.None).ContinueWith(
+            t => { Launched.TryRemove(launcher.Id, out _); launcher.Dispose(); }, TaskScheduler.Default);
+        record = record with { LauncherPid = launcher.Id };
+        WriteRecord(record);
+
+        // The server prints {"listening":"http://127.0.0.1:PORT","pid":N} first; it lands in the log.
+        var deadline = Stopwatch.StartNew();
+        int delay = 2;
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            if (TryReadListening(record.LogPath) is { } listening)
+            {
+                return record with { Endpoint = listening.Listening, ServerPid = listening.Pid };
+            }
+            if (!ProcessTree.IsAlive(launcher.Id) || launcher.HasExited)
+            {
+                // Read once more: the line may have landed just before the exit.
+                if (TryReadListening(record.LogPath) is { } late)
+                {
+                    return record with { Endpoint = late.Listening, ServerPid = late.Pid };
+                }
+                int? code = ReadExitCode(record.ExitCodePath);
+                var lines = TailLines(record.LogPath, 20);
+                throw new SandboxNotRunningException(record.Name,
+                    $"The sandbox server exited while starting (exit code {code?.ToString(CultureInfo.InvariantCulture) ?? "unknown"})." +
+                    (lines.Count > 0 ? " Last output:" + System.Environment.NewLine + string.Join(System.Environment.NewLine, lines) : ""),
+                    code, lines);
+            }
+            if (deadline.Elapsed > StartTimeout)
+            {
+                var lines = TailLines(record.LogPath, 20);
+                throw new SandboxException(SandboxErrorKind.Timeout, SandboxErrorIds.SandboxStartFailed,
+                    $"The sandbox server did not report its port within {DurationParser.Format(StartTimeout)}." +
+                    (lines.Count > 0 ? " Last output: " + string.Join(" | ", lines) : ""), record.Name);
+            }
+            await Task.Delay(delay, ct).ConfigureAwait(false);
+            delay = Math.Min(delay * 2, 25);
+        }
+    }
+
+    private static ListeningLine? TryReadListening(string logPath)
+    {
+        try
+        {
+            using var stream = new FileStream(logPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            for (int i = 0; i < 50 && reader.ReadLine() is { } line; i++)
+            {
+                var trimmed = line.Trim();
+                if (trimmed.StartsWith('{') && trimmed.Contains("\"listening\"", StringComparison.Ordinal))
+                {
+                    var parsed = JsonSerializer.Deserialize(trimmed, ProcessStateJsonContext.Default.ListeningLine);
+                    if (parsed?.Listening is { Length: > 0 } && parsed.Pid > 0)
+                    {
+                        return parsed;
+                    }
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or JsonException)
+        {
+            // Not written completely yet: read again on the next round.
+        }
+        return null;
+    }
+
+    /// <inheritdoc/>
+    public Task<Sandbox?> GetAsync(string idOrName, CancellationToken cancellationToken = default)
+    {
+        var records = ReadAllRecords();
+        var record = records.FirstOrDefault(r => r.Id == idOrName) ?? records.FirstOrDefault(r => r.Name == idOrName);
+        return Task.FromResult(record is null ? null : ToSandbox(record, Probe(record).State));
+    }
+
+    /// <inheritdoc/>
+    public async Task<SandboxStatus> GetStatusAsync(string id, CancellationToken cancellationToken = default)
+    {
+        var record = ReadRecord(id);
+        if (record is null)
+        {
+            return new SandboxStatus(SandboxState.Gone, "No process sandbox with this id (removed).");
+        }
+        var status = Probe(record);
+        if (status.State == SandboxState.Running && record.Endpoint is not null
+            && await IsHealthyAsync(record, TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false))
+        {
+            return status with { State = SandboxState.Ready };
+        }
+        if (status.State is SandboxState.Failed && status.ExitCode is null && ProcessTree.IsAlive(record.LauncherPid))
+        {
+            // The server just died; its launcher is about to write the exit code.
+            for (int i = 0; i < 20 && ReadExitCode(record.ExitCodePath) is null && ProcessTree.IsAlive(record.LauncherPid); i++)
+            {
+                await Task.Delay(10, cancellationToken).ConfigureAwait(false);
+            }
+            status = Probe(record);
+        }
+        return status;
+    }
+
+    /// <summary>State from the process table and the exit-code file, without touching the network.</summary>
+    private static SandboxStatus Probe(ProcessSandboxRecord record)
+    {
+        if (record.ServerPid > 0 && ProcessTree.IsAliveAndMatches(record.ServerPid, ServerBinary.FileName, record.WorkDir))
+        {
+            return new SandboxStatus(SandboxState.Running);
+        }
+        if (record.ServerPid == 0 && ProcessTree.IsAliveAndMatches(record.LauncherPid, record.SandboxDir))
+        {
+            return new SandboxStatus(SandboxState.Starting);
+        }
+        var code = ReadExitCode(record.ExitCodePath);
+        var lines = TailLines(record.LogPath, 20);
+        if (code == 0)
+        {
+            var why = record.ExpiresAt is { } e && e <= DateTimeOffset.UtcNow.AddSeconds(2)
+                ? "The server exited at the end of its time to live."
+                : "The server exited (idle timeout, shutdown or TTL).";
+            return new SandboxStatus(SandboxState.Stopped, why, 0, lines);
+        }
+        var reason = code is { } c
+            ? $"The server exited with code {c}{(c > 128 ? $" (killed by signal {c - 128})" : "")}."
+            : "The server is gone and left no exit code (killed together with its launcher?).";
+        return new SandboxStatus(SandboxState.Failed, reason, code, lines);
+    }
+
+    private static async Task<bool> IsHealthyAsync(ProcessSandboxRecord record, TimeSpan timeout, CancellationToken ct)
+    {
+        using var client = new SandboxClient(record.Endpoint!, record.Token, new SandboxClientOptions { SandboxName = record.Name, RetryTransportFailures = false });
+        return await client.ProbeHealthAsync(timeout, ct).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public async IAsyncEnumerable<Sandbox> ListAsync(IReadOnlyDictionary<string, string>? labelFilter = null,
+                                                     [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var records = ReadAllRecords().Where(r => SandboxLabelBuilder.Matches(r.Labels, labelFilter))
+                                      .OrderBy(r => r.CreatedAt).ToList();
+        var states = await Task.WhenAll(records.Select(async r =>
+        {
+            var status = Probe(r);
+            if (status.State == SandboxState.Running && r.Endpoint is not null
+                && await IsHealthyAsync(r, TimeSpan.FromMilliseconds(500), cancellationToken).ConfigureAwait(false))
+            {
+                return SandboxState.Ready;
+            }
+            return status.State;
+        })).ConfigureAwait(false);
+        for (int i = 0; i < records.Count; i++)
+        {
+            yield return ToSandbox(records[i], states[i]);
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task RemoveAsync(string id, CancellationToken cancellationToken = default)
+    {
+        var record = ReadRecord(id);
+        if (record is null)
+        {
+            // Idempotent; still clear a directory a crashed create may have left.
+            var dir = Path.Combine(RecordsDirectory, id);
+            if (IsPlainId(id) && Directory.Exists(dir))
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            return;
+        }
+        await RemoveRecordAsync(record, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task RemoveRecordAsync(ProcessSandboxRecord record, CancellationToken ct)
+    {
+        var roots = new List<int>();
+        if (record.LauncherPid > 0 && ProcessTree.IsAliveAndMatches(record.LauncherPid, record.SandboxDir))
+        {
+            roots.Add(record.LauncherPid);
+        }
+        bool serverAlive = record.ServerPid > 0 && ProcessTree.IsAliveAndMatches(record.ServerPid, ServerBinary.FileName, record.WorkDir);
+        if (serverAlive)
+        {
+            roots.Add(record.ServerPid);
+        }
+        if (roots.Count > 0)
+        {
+            // Snapshot the tree first: once the server dies its children are re-parented and harder to find.
+            var tree = ProcessTree.Collect(roots);
+            if (serverAlive)
+            {
+                ProcessTree.Terminate(record.ServerPid);   // let it end its sessions cleanly
+                await ProcessTree.WaitExitAsync([record.ServerPid], TimeSpan.FromSeconds(2), ct).ConfigureAwait(false);
+            }
+            tree.UnionWith(ProcessTree.Collect(roots.Where(ProcessTree.IsAlive)));
+            ProcessTree.KillAll(tree);
+            await ProcessTree.WaitExitAsync(tree, TimeSpan.FromSeconds(5), ct).ConfigureAwait(false);
+        }
+        DeleteQuietly(RecordPath(record.Id));
+        if (record.OwnsWorkDir || Directory.Exists(record.SandboxDir))
+        {
+            try
+            {
+                if (Directory.Exists(record.SandboxDir))
+                {
+                    Directory.Delete(record.SandboxDir, recursive: true);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                Trace.WriteLine($"sandboxps: could not delete {record.SandboxDir}: {ex.Message}");
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<string>> GetLogsAsync(string id, int tail, CancellationToken cancellationToken = default)
+    {
+        var record = ReadRecord(id) ?? throw NotFound(id);
+        return Task.FromResult(TailLines(record.LogPath, tail));
+    }
+
+    /// <inheritdoc/>
+    Task<string> ISandboxTokenSource.GetTokenAsync(string id, CancellationToken ct) =>
+        Task.FromResult((ReadRecord(id) ?? throw NotFound(id)).Token);
+
+    // ---- state files ------------------------------------------------------------------------------
+
+    private string RecordPath(string id) => Path.Combine(RecordsDirectory, id + ".json");
+
+    private static bool IsPlainId(string id) => id.Length is > 0 and <= 64 && id.All(char.IsAsciiLetterOrDigit);
+
+    private ProcessSandboxRecord? ReadRecord(string id)
+    {
+        if (!IsPlainId(id))
+        {
+            return null;
+        }
+        return ReadRecordFile(RecordPath(id));
+    }
+
+    private static ProcessSandboxRecord? ReadRecordFile(string path)
+    {
+        try
+        {
+            var json = File.ReadAllText(path);
+            return JsonSerializer.Deserialize(json, ProcessStateJsonContext.Default.ProcessSandboxRecord);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or JsonException or UnauthorizedAccessException)
+        {
+            Trace.WriteLine($"sandboxps: unreadable state file {path}: {ex.Message}");
+            return null;
+        }
+    }
+
+    private List<ProcessSandboxRecord> ReadAllRecords()
+    {
+        if (!Directory.Exists(RecordsDirectory))
+        {
+            return [];
+        }
+        return Directory.EnumerateFiles(RecordsDirectory, "*.json")
+                        .Select(ReadRecordFile)
+                        .Where(r => r is not null)
+                        .Select(r => r!)
+                        .ToList();
+    }
+
+    private void WriteRecord(ProcessSandboxRecord record)
+    {
+        SandboxStateDirectory.CreatePrivate(StateDirectory);
+        SandboxStateDirectory.CreatePrivate(RecordsDirectory);
+        var path = RecordPath(record.Id);
+        var tmp = path + "." + System.Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + ".tmp";
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+        using (var stream = new FileStream(tmp, options))
+        {
+            JsonSerializer.Serialize(stream, record, ProcessStateJsonContext.Default.ProcessSandboxRecord);
+        }
+        SetPrivateFile(tmp);
+        File.Move(tmp, path, overwrite: true);
+    }
+
+    private static void SetPrivateFile(string path)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+    }
+
+    private async Task WithLockAsync(Action action, CancellationToken ct)
+    {
+        SandboxStateDirectory.CreatePrivate(StateDirectory);
+        SandboxStateDirectory.CreatePrivate(RecordsDirectory);
+        var lockPath = Path.Combine(RecordsDirectory, ".lock");
+        var deadline = Stopwatch.StartNew();
+        int delay = 2;
+        while (true)
+        {
+            FileStream? handle = null;
+            try
+            {
+                handle = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (deadline.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                await Task.Delay(delay, ct).ConfigureAwait(false);
+                delay = Math.Min(delay * 2, 50);
+                continue;
+            }
+            using (handle)
+            {
+                action();
+                return;
+            }
+        }
+    }
+
+    private static void DeleteQuietly(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Trace.WriteLine($"sandboxps: could not delete {path}: {ex.Message}");
+        }
+    }
+
+    private static int? ReadExitCode(string path)
+    {
+        try
+        {
+            return int.TryParse(File.ReadAllText(path).Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var code) ? code : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    internal static IReadOnlyList<string> TailLines(string path, int count)
+    {
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            const int window = 64 * 1024;
+            if (stream.Length > window)
+            {
+                stream.Seek(-window, SeekOrigin.End);
+            }
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            var text = reader.ReadToEnd();
+            var lines = text.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToList();
+            return lines.Skip(Math.Max(0, lines.Count - count)).ToList();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
+
+    private Sandbox ToSandbox(ProcessSandboxRecord record, SandboxState state) =>
+        new(record.Id, record.Name, ProviderName, state, record.Endpoint, image: null, runtime: null,
+            record.Labels, record.CreatedAt, record.ExpiresAt)
+        {
+            Token = record.Token,
+        };
+
+    private static SandboxException NotFound(string id) =>
+        new(SandboxErrorKind.NotFound, SandboxErrorIds.SandboxNotFound, $"No process sandbox with id '{id}'.", id)
+        {
+            RecommendedAction = "List sandboxes with 'sandboxps ls'.",
+        };
+}
