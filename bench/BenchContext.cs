@@ -95,16 +95,20 @@ internal sealed class BenchContext : IAsyncDisposable
             : throw new BenchException($"no single container carries {SandboxLabels.Id}={sandbox.Id} (found {ids.Count})");
     }
 
-    /// <summary>Host pid of the sandboxps-server inside a container (its State.Pid, or a descendant of it).</summary>
-    public async Task<int> FindContainerServerPidAsync(string containerId, CancellationToken ct)
+    /// <summary>
+    /// Host pids of the sandboxps-server processes of a container: the one that serves, and the
+    /// PID-1 init it forked from (null when the server is not split).
+    /// </summary>
+    public async Task<(int Serving, int? Init)> FindContainerServerPidsAsync(string containerId, CancellationToken ct)
     {
         var (running, pid) = await Engine.GetRunStateAsync(containerId, ct).ConfigureAwait(false);
         if (!running || pid <= 0)
         {
             throw new BenchException($"container {EngineClient.Short(containerId)} is not running");
         }
-        return ProcInfo.FindServerInTree(pid)
+        var serving = ProcInfo.FindServingProcess(pid)
             ?? throw new BenchException($"no {ProcInfo.ServerComm}* process under host pid {pid} (comm '{ProcInfo.ReadComm(pid)}')");
+        return (serving, serving != pid && ProcInfo.IsServer(pid) ? pid : null);
     }
 
     /// <summary>

@@ -29,9 +29,14 @@ internal static class ProcInfo
         }
     }
 
-    /// <summary>The pid of the first sandboxps-server in the tree rooted at <paramref name="rootPid"/> (itself included).</summary>
-    public static int? FindServerInTree(int rootPid)
+    /// <summary>
+    /// The sandboxps-server processes in the tree rooted at <paramref name="rootPid"/> (itself
+    /// included), parents first. As PID 1 of a container the server forks: the parent stays as a
+    /// small init that reaps orphans, the child serves.
+    /// </summary>
+    public static IReadOnlyList<int> FindServersInTree(int rootPid)
     {
+        var found = new List<int>();
         var queue = new Queue<int>([rootPid]);
         var seen = new HashSet<int>();
         while (queue.Count > 0)
@@ -41,14 +46,45 @@ internal static class ProcInfo
             {
                 continue;
             }
-            if (ReadComm(pid)?.StartsWith(ServerComm, StringComparison.Ordinal) == true)
+            if (IsServer(pid))
             {
-                return pid;
+                found.Add(pid);
             }
             foreach (var child in Children(pid))
             {
                 queue.Enqueue(child);
             }
+        }
+        return found;
+    }
+
+    /// <summary>The serving process: the deepest sandboxps-server (one with no sandboxps-server child).</summary>
+    public static int? FindServingProcess(int rootPid)
+    {
+        var servers = FindServersInTree(rootPid);
+        return servers.LastOrDefault(pid => !Children(pid).Any(IsServer)) is var p && p != 0 ? p : null;
+    }
+
+    public static bool IsServer(int pid) => ReadComm(pid)?.StartsWith(ServerComm, StringComparison.Ordinal) == true;
+
+    /// <summary>Proportional set size (shared pages split among their users), in bytes; null when unknown.</summary>
+    public static long? ReadPssBytes(int pid)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{pid}/smaps_rollup"))
+            {
+                if (line.StartsWith("Pss:", StringComparison.Ordinal))
+                {
+                    return long.Parse(line["Pss:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
         }
         return null;
     }

@@ -40,8 +40,17 @@ internal static class DockerSandboxPhase
             {
                 await ctx.StepAsync("server_idle_rss", async () =>
                 {
-                    serverPid = await ctx.FindContainerServerPidAsync(containerId, ct).ConfigureAwait(false);
-                    r.Set("server_idle_rss_mb", BenchContext.Mb(ProcInfo.ReadRssBytes(serverPid.Value)), 2);
+                    var (serving, init) = await ctx.FindContainerServerPidsAsync(containerId, ct).ConfigureAwait(false);
+                    serverPid = serving;
+                    r.Set("server_idle_rss_mb", BenchContext.Mb(ProcInfo.ReadRssBytes(serving)), 2);
+                    r.Set("server_idle_pss_mb", BenchContext.Mb(ProcInfo.ReadPssBytes(serving)), 2);
+                    if (init is { } initPid)
+                    {
+                        // The PID-1 reaper the server forks from: RSS counts pages it shares with the
+                        // serving child; PSS splits them, so the two PSS values add up honestly.
+                        r.Set("server_init_rss_mb", BenchContext.Mb(ProcInfo.ReadRssBytes(initPid)), 2);
+                        r.Set("server_init_pss_mb", BenchContext.Mb(ProcInfo.ReadPssBytes(initPid)), 2);
+                    }
                 }, ct).ConfigureAwait(false);
             }
 
@@ -123,6 +132,7 @@ internal static class DockerSandboxPhase
                 new Contender("diag_exec_unix", samples, async c => Expect0((await client.RunAsync(null, run, c).ConfigureAwait(false)).ExitCode, "true over unix socket"))).ConfigureAwait(false);
             SetIfAny(ctx.Results, "diag_exec_unix", samples);
             ctx.Results.SetText("diag_exec_unix_endpoint", sandbox.Endpoint?.Split(':')[0] ?? "none");
+            await TransferPhase.DiagnoseAsync(ctx, client, "unix", ct).ConfigureAwait(false);
         }
         finally
         {
@@ -174,7 +184,7 @@ internal static class DockerSandboxPhase
                     ids.Add(s.Id);
                     Expect0((await client.RunAsync(s.Id, run, c).ConfigureAwait(false)).ExitCode, "true in a new session");
                 }).ConfigureAwait(false);
-            var pid = serverPid ?? await ctx.FindContainerServerPidAsync(containerId, ct).ConfigureAwait(false);
+            var pid = serverPid ?? (await ctx.FindContainerServerPidsAsync(containerId, ct).ConfigureAwait(false)).Serving;
             ctx.Results.Set("server_rss_50_sessions_mb", BenchContext.Mb(ProcInfo.ReadRssBytes(pid)), 2);
             // The whole container: server plus 50 shells.
             var (_, rootPid) = await ctx.Engine.GetRunStateAsync(containerId, ct).ConfigureAwait(false);

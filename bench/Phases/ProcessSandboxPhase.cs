@@ -39,12 +39,13 @@ internal static class ProcessSandboxPhase
                 {
                     var info = await client.GetInfoAsync(ct).ConfigureAwait(false);
                     var comm = ProcInfo.ReadComm(info.Pid);
-                    if (comm?.StartsWith(ProcInfo.ServerComm, StringComparison.Ordinal) != true)
+                    if (!ProcInfo.IsServer(info.Pid))
                     {
                         throw new BenchException($"the server reports pid {info.Pid}, but that process is '{comm ?? "gone"}'");
                     }
                     serverPid = info.Pid;
                     r.Set("server_process_idle_rss_mb", BenchContext.Mb(ProcInfo.ReadRssBytes(info.Pid)), 2);
+                    r.Set("server_process_idle_pss_mb", BenchContext.Mb(ProcInfo.ReadPssBytes(info.Pid)), 2);
                 }, ct).ConfigureAwait(false);
             }
 
@@ -52,6 +53,10 @@ internal static class ProcessSandboxPhase
             if (client is not null)
             {
                 await ctx.StepAsync("sessions_200", () => TwoHundredSessionsAsync(ctx, client, serverPid, ct), ct).ConfigureAwait(false);
+                if (ctx.Options.Diagnostics)
+                {
+                    await ctx.StepAsync("diag transfer (process)", () => TransferPhase.DiagnoseAsync(ctx, client, "process", ct), ct).ConfigureAwait(false);
+                }
             }
         }
         finally

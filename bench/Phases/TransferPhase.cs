@@ -19,10 +19,9 @@ internal static class TransferPhase
     public static async Task RunAsync(BenchContext ctx, SandboxClient? client, string containerId, int? serverPid, CancellationToken ct)
     {
         var size = ctx.Options.TransferBytes;
-        var source = Path.Combine(ctx.TempDir, "upload.bin");
+        var source = await SourceFileAsync(ctx, ct).ConfigureAwait(false);
         var small = Path.Combine(ctx.TempDir, "warmup.bin");
         var target = Path.Combine(ctx.TempDir, "download.bin");
-        await WriteRandomFileAsync(source, size, ct).ConfigureAwait(false);
         await WriteRandomFileAsync(small, 4L * 1024 * 1024, ct).ConfigureAwait(false);
         try
         {
@@ -98,10 +97,54 @@ internal static class TransferPhase
         }
         finally
         {
-            foreach (var file in new[] { source, small, target })
+            foreach (var file in new[] { small, target })
             {
                 File.Delete(file);
             }
+        }
+    }
+
+    /// <summary>The 100 MiB of random bytes every transfer sends (made once per run, in the run's temp directory).</summary>
+    private static async Task<string> SourceFileAsync(BenchContext ctx, CancellationToken ct)
+    {
+        var source = Path.Combine(ctx.TempDir, "upload.bin");
+        if (!File.Exists(source) || new FileInfo(source).Length != ctx.Options.TransferBytes)
+        {
+            await WriteRandomFileAsync(source, ctx.Options.TransferBytes, ct).ConfigureAwait(false);
+        }
+        return source;
+    }
+
+    /// <summary>
+    /// Diagnostic: the same upload and download through another sandbox (unix socket, or the Process
+    /// provider on plain loopback), to tell transport costs from client and server costs.
+    /// </summary>
+    public static async Task DiagnoseAsync(BenchContext ctx, SandboxClient client, string name, CancellationToken ct)
+    {
+        var size = ctx.Options.TransferBytes;
+        var source = await SourceFileAsync(ctx, ct).ConfigureAwait(false);
+        var target = Path.Combine(ctx.TempDir, $"download-{name}.bin");
+        try
+        {
+            var up = new Samples();
+            var down = new Samples();
+            await Measure.RoundsAsync(ctx.Results, warmup: 0, ctx.Options.TransferReps, block: 1, ct,
+                new Contender($"diag_upload_{name}", up, c => OursUploadAsync(client, source, size, c)),
+                new Contender($"diag_download_{name}", down, c => OursDownloadAsync(client, target, size, c))).ConfigureAwait(false);
+            DockerSandboxPhase.SetIfAny(ctx.Results, $"diag_upload_{name}", up, 1);
+            DockerSandboxPhase.SetIfAny(ctx.Results, $"diag_download_{name}", down, 1);
+            if (up.Count > 0)
+            {
+                ctx.Results.Set($"diag_upload_{name}_mb_s", size / 1024.0 / 1024.0 / (up.Median / 1000.0), 1);
+            }
+            if (down.Count > 0)
+            {
+                ctx.Results.Set($"diag_download_{name}_mb_s", size / 1024.0 / 1024.0 / (down.Median / 1000.0), 1);
+            }
+        }
+        finally
+        {
+            File.Delete(target);
         }
     }
 
