@@ -17,12 +17,12 @@ internal sealed record BenchOptions
     public bool Runs(string group) => Only.Contains(group);
 
     // Repetitions (warm-up rounds are extra and not recorded).
-    public int ExecReps => Quick ? 25 : 200;
+    public int ExecReps => Quick ? 20 : 200;
     public int ProcessExecReps => Quick ? 100 : 1000;
     public int ReadyReps => Quick ? 3 : 15;
     public int FanoutReps => Quick ? 1 : 3;
     public int ParallelReps => Quick ? 2 : 5;
-    public int TransferReps => Quick ? 1 : 3;
+    public int TransferReps => Quick ? 1 : 5;
     public long TransferBytes => 100L * 1024 * 1024;
 
     public const string Usage = """

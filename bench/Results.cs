@@ -138,6 +138,7 @@ internal static class Report
             ("diag: download 100 MiB, unix socket, ms", "diag_download_unix", null),
             ("diag: upload 100 MiB, process sandbox, ms", "diag_upload_process", null),
             ("diag: download 100 MiB, process sandbox, ms", "diag_download_process", null),
+            ("diag: ready, of which CreateAsync, ms", "diag_ready_create", "docker_start"),
             ("diag: engine create+start, port published, ms", "diag_start_port", "docker_start"),
             ("diag: engine create+copy server+start, ms", "diag_start_copy", "docker_start"),
             ("diag: engine floor port+copy+/health, ms", "diag_floor_copy", "docker_start"),

@@ -20,6 +20,20 @@ internal sealed class Samples
 
     public double Median => Percentile(50);
 
+    /// <summary>A copy without the first <paramref name="n"/> values (warm-up recorded by a contender itself).</summary>
+    public Samples WithoutFirst(int n)
+    {
+        var copy = new Samples();
+        lock (_values)
+        {
+            foreach (var v in _values.Skip(n))
+            {
+                copy._values.Add(v);
+            }
+        }
+        return copy;
+    }
+
     public double P95 => Percentile(95);
 
     public double Min => _values.Count == 0 ? double.NaN : _values.Min();
