@@ -117,7 +117,7 @@ internal static class Report
             Single(r, "download 100 MiB, MB/s", "download_mb_s", "", "GET /containers/{id}/archive", "docker_download_mb_s", "", "download_ratio", "x", ">= 0.8", v => v >= 0.8),
             Single(r, "client peak RSS growth, upload, MB", "upload_client_peak_delta_mb", "", "baseline", "docker_upload_client_peak_delta_mb", "", "", "", "", null),
             Single(r, "client peak RSS growth, download, MB", "download_client_peak_delta_mb", "", "baseline", "docker_download_client_peak_delta_mb", "", "", "", "", null),
-            Single(r, "server peak RSS while streaming, MB", "transfer_server_peak_rss_mb", "", "", "", "", "", "", "", null),
+            Single(r, "server peak RSS while streaming, MB", "transfer_server_peak_rss_mb", "", "RSS before", "transfer_server_rss_before_mb", "", "", "", "", null),
             Single(r, "server RSS idle (docker), MB", "server_idle_rss_mb", "", "", "", "", "", "", "<= 15", null, "server_idle_rss_mb", v => v <= 15),
             Single(r, "server init (PID 1 reaper) RSS, MB", "server_init_rss_mb", "", "", "", "", "", "", "", null),
             Single(r, "server RSS with 50 sessions, MB", "server_rss_50_sessions_mb", "", "", "", "", "", "", "", null),

@@ -73,6 +73,10 @@ internal static class TransferPhase
                 })));
             }
             GC.Collect();
+            if (serverPid is { } pid)
+            {
+                ctx.Results.Set("transfer_server_rss_before_mb", BenchContext.Mb(ProcInfo.ReadRssBytes(pid)), 1);
+            }
             await Measure.RoundsAsync(ctx.Results, warmup: 0, ctx.Options.TransferReps, block: 1, ct, [.. contenders]).ConfigureAwait(false);
 
             var r = ctx.Results;
