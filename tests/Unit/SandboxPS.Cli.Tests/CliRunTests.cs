@@ -21,7 +21,7 @@ public sealed class CliRunTests : IAsyncLifetime
     [Fact(Timeout = 120_000)]
     public async Task Run_CommandExitCode_PassesThrough_WordsFormOneShellLine()
     {
-        var result = await _cli.RunAsync("run", "--env", "WHO=world", "--", "echo", "hi $WHO;", "exit", "7");
+        var result = await _cli.RunAsync("run", "--env", "WHO=world", "--", "echo", "hi $WHO;", "(exit", "7)");
         Assert.Equal(7, result.ExitCode);
         Assert.Equal("hi world\n", CliHarness.Lf(result.Stdout));
     }

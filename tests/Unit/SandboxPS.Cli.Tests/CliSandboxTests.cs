@@ -60,7 +60,7 @@ public sealed class CliSandboxTests : IClassFixture<SharedSandbox>
     [Fact(Timeout = 120_000)]
     public async Task Exec_ExitCodeAndTimeout()
     {
-        Assert.Equal(5, (await Cli.RunAsync("exec", _box.Id, "--", "exit 5")).ExitCode);
+        Assert.Equal(5, (await Cli.RunAsync("exec", _box.Id, "--", "(exit 5)")).ExitCode);
         var timedOut = await Cli.RunAsync("exec", SharedSandbox.Name, "--timeout", "0.5", "--", "sleep", "20");
         Assert.Equal(124, timedOut.ExitCode);
         var json = await Cli.RunAsync("exec", SharedSandbox.Name, "--json", "--timeout", "0.5", "--", "sleep", "20");
