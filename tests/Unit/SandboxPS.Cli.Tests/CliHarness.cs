@@ -27,6 +27,9 @@ public sealed class CliHarness : IAsyncLifetime
 
     public string CliDll { get; } = Path.Combine(AppContext.BaseDirectory, "sandboxps.dll");
 
+    /// <summary>DOCKER_HOST the CLI sees; by default a socket that does not exist.</summary>
+    public string DockerHost { get; set; } = "unix:///nonexistent/sandboxps-tests/docker.sock";
+
     public Task InitializeAsync()
     {
         Directory.CreateDirectory(StateDir);
@@ -66,6 +69,9 @@ public sealed class CliHarness : IAsyncLifetime
             psi.ArgumentList.Add(arg);
         }
         psi.Environment["SANDBOXPS_STATE_DIR"] = StateDir;
+        // Hermetic by default: other people's docker sandboxes on this engine are not ours to list or
+        // remove, and an unreachable engine exercises "skipped with a warning".
+        psi.Environment["DOCKER_HOST"] = DockerHost;
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         psi.Environment["DOTNET_NOLOGO"] = "1";
         return psi;

@@ -48,7 +48,7 @@ public sealed class CliLifecycleTests : IAsyncLifetime
         var a = await _cli.NewAsync("--no-wait", "--name", "all-a");
         var b = await _cli.NewAsync("--no-wait");
         Assert.Equal(16, a.Length);
-        var rm = await _cli.RunAsync("rm", "--all", "--json");
+        var rm = await _cli.RunAsync("rm", "--all", "--provider", "process", "--json");
         Assert.Equal(0, rm.ExitCode);
         var ids = rm.JsonLines.Select(j => j.GetProperty("id").GetString()).ToHashSet();
         Assert.Contains(a, ids);
@@ -76,7 +76,7 @@ public sealed class CliLifecycleTests : IAsyncLifetime
         Assert.Equal(125, exec.ExitCode);
         Assert.StartsWith("error: SandboxServerUnreachable: ", exec.Stderr);
 
-        var expired = await _cli.RunAsync("rm", "--expired", "--json");
+        var expired = await _cli.RunAsync("rm", "--expired", "--provider", "process", "--json");
         Assert.Equal(id, Assert.Single(expired.JsonLines).GetProperty("id").GetString());
     }
 
@@ -91,7 +91,7 @@ public sealed class CliLifecycleTests : IAsyncLifetime
             state = Assert.Single((await _cli.RunAsync("ls", "--json")).JsonLines).GetProperty("state").GetString()!;
         }
         Assert.Equal("stopped", state);
-        var rm = await _cli.RunAsync("rm", "--expired");
+        var rm = await _cli.RunAsync("rm", "--expired", "--provider", "process");
         Assert.Equal(0, rm.ExitCode);
         Assert.Equal(id + "\n", CliHarness.Lf(rm.Stdout));
         Assert.Equal("", (await _cli.RunAsync("ls", "--json")).Stdout);

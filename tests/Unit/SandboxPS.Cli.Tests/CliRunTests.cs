@@ -97,6 +97,7 @@ public sealed class CliRunTests : IAsyncLifetime
         var text = await _cli.RunAsync("ls");
         Assert.Equal(0, text.ExitCode);
         Assert.StartsWith("ID", text.Stdout);
+        Assert.StartsWith("warning: provider docker skipped: DockerEngineUnavailable: ", text.Stderr);
         var json = await _cli.RunAsync("ls", "--json");
         Assert.Equal(0, json.ExitCode);
         Assert.Equal("", json.Stdout);
