@@ -1,3 +1,4 @@
+using SandboxPS.Core.Providers.Docker;
 using SandboxPS.Core.Providers.Process;
 
 namespace SandboxPS.Core;
@@ -12,6 +13,7 @@ internal static class BuiltInProviders
     internal static readonly IReadOnlyList<Func<ISandboxProvider>> Factories =
     [
         () => new ProcessSandboxProvider(),
+        () => new DockerProvider(),
     ];
 
     /// <summary>The name of the provider <c>sandboxps new</c> uses when none is given.</summary>

@@ -1,0 +1,109 @@
+using System.Net;
+using SandboxPS.Core;
+using SandboxPS.Core.Providers.Docker;
+
+namespace SandboxPS.Docker.Tests;
+
+public sealed class EngineClientTests
+{
+    [Fact(Timeout = 60_000)]
+    public async Task GetApiVersion_RealEngine_NegotiatesAtMostOurVersion()
+    {
+        using var cts = TestHelpers.Guard();
+        using var client = new DockerEngineClient(DockerEndpoint.Parse(null));
+        var engine = await client.GetVersionAsync(cts.Token);
+        var negotiated = await client.GetApiVersionAsync(cts.Token);
+
+        Assert.False(string.IsNullOrEmpty(engine.ApiVersion));
+        Assert.True(Version.Parse(negotiated) <= Version.Parse(DockerEngineClient.MaxApiVersion));
+        Assert.True(Version.Parse(negotiated) <= Version.Parse(engine.ApiVersion!));
+    }
+
+    [Theory]
+    [InlineData("1.43", "1.41")]
+    [InlineData("1.41", "1.41")]
+    [InlineData("1.40", "1.40")]
+    [InlineData(null, "1.41")]
+    public void Negotiate_TakesTheOlderVersion(string? engine, string expected) =>
+        Assert.Equal(expected, DockerEngineClient.Negotiate(engine));
+
+    [Fact(Timeout = 60_000)]
+    public async Task List_BogusUnixSocket_ThrowsDockerEngineUnavailableNamingTheEndpoint()
+    {
+        using var cts = TestHelpers.Guard();
+        using var provider = new DockerProvider("unix:///nonexistent/sandboxps/docker.sock");
+
+        var ex = await Assert.ThrowsAsync<SandboxException>(async () =>
+        {
+            await foreach (var _ in provider.ListAsync(cancellationToken: cts.Token))
+            {
+            }
+        });
+
+        Assert.Equal("DockerEngineUnavailable", ex.ErrorId);
+        Assert.Equal(SandboxErrorKind.ProviderUnavailable, ex.Kind);
+        Assert.Contains("unix:///nonexistent/sandboxps/docker.sock", ex.Message);
+        Assert.Contains("DOCKER_HOST", ex.RecommendedAction);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Create_ClosedTcpPort_ThrowsDockerEngineUnavailable()
+    {
+        using var cts = TestHelpers.Guard();
+        // A port nobody listens on: bind one, learn its number, close it.
+        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        using var provider = new DockerProvider($"tcp://127.0.0.1:{port}");
+
+        var ex = await Assert.ThrowsAsync<SandboxException>(() =>
+            provider.CreateAsync(new SandboxSpec { Image = DockerFixture.Busybox }, cts.Token));
+
+        Assert.Equal("DockerEngineUnavailable", ex.ErrorId);
+        Assert.Contains($"tcp://127.0.0.1:{port}", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("ssh://user@host", "DockerHostNotSupported")]
+    [InlineData("unix://relative.sock", "InvalidDockerHost")]
+    [InlineData("ftp://host", "InvalidDockerHost")]
+    public void Parse_UnusableDockerHost_IsRejectedWithAClearError(string host, string errorId)
+    {
+        var ex = Assert.Throws<SandboxException>(() => DockerEndpoint.Parse(host));
+        Assert.Equal(errorId, ex.ErrorId);
+        Assert.Contains(host, ex.Message);
+    }
+
+    [Fact]
+    public void Parse_Tcp_DefaultsPortsAndTls()
+    {
+        Assert.Equal(new Uri("http://10.0.0.5:2375/"), DockerEndpoint.Parse("tcp://10.0.0.5").BaseAddress);
+        var tls = DockerEndpoint.Parse("tcp://10.0.0.5", tlsVerify: true, certPath: "/certs");
+        Assert.Equal(new Uri("https://10.0.0.5:2376/"), tls.BaseAddress);
+        Assert.Equal("/certs", tls.CertPath);
+        Assert.Equal("/x/d.sock", DockerEndpoint.Parse("unix:///x/d.sock").UnixSocketPath);
+    }
+
+    [Fact]
+    public void TlsVerify_MissingCertificates_SaysWhichFileIsMissing()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "sbx-nocerts-" + Guid.NewGuid().ToString("N"));
+        var ex = Assert.Throws<SandboxException>(() => new DockerEngineClient(DockerEndpoint.Parse("tcp://127.0.0.1:2376", true, dir)));
+        Assert.Equal("DockerCertificateMissing", ex.ErrorId);
+        Assert.Contains(Path.Combine(dir, "ca.pem"), ex.Message);
+    }
+
+    [Fact]
+    public void MapError_TableMapsStatusCodes()
+    {
+        Assert.Equal(SandboxErrorKind.NotFound, DockerEngineClient.MapError(HttpStatusCode.NotFound, "no such container", "GET /x", null, null).Kind);
+        Assert.Equal(SandboxErrorKind.Conflict, DockerEngineClient.MapError(HttpStatusCode.Conflict, "busy", "POST /x", null, null).Kind);
+        var internalError = DockerEngineClient.MapError(HttpStatusCode.InternalServerError, "boom", "POST /x", null, null);
+        Assert.Equal(SandboxErrorKind.Internal, internalError.Kind);
+        Assert.Contains("boom", internalError.Message);
+        var overridden = DockerEngineClient.MapError(HttpStatusCode.NotFound, "gone", "GET /x", DockerErrorMap.NotFound("SandboxNotFound", "abc"), null);
+        Assert.Equal("SandboxNotFound", overridden.ErrorId);
+        Assert.Equal("abc", overridden.Target);
+    }
+}
