@@ -19,9 +19,9 @@ internal sealed record BenchOptions
     // Repetitions (warm-up rounds are extra and not recorded).
     public int ExecReps => Quick ? 20 : 200;
     public int ProcessExecReps => Quick ? 100 : 1000;
-    public int ReadyReps => Quick ? 3 : 15;
+    public int ReadyReps => Quick ? 2 : 15;
     public int FanoutReps => Quick ? 1 : 3;
-    public int ParallelReps => Quick ? 2 : 5;
+    public int ParallelReps => Quick ? 1 : 5;
     public int TransferReps => Quick ? 1 : 5;
     public long TransferBytes => 100L * 1024 * 1024;
 
