@@ -143,6 +143,7 @@ internal static class Report
             ("diag: engine create+copy server+start, ms", "diag_start_copy", "docker_start"),
             ("diag: engine floor port+copy+/health, ms", "diag_floor_copy", "docker_start"),
             ("diag: engine floor port+bind+/health, ms", "diag_floor_bind", "docker_start"),
+            ("diag: engine floor unix+bind+/health, ms", "diag_floor_unix", "docker_start"),
         ];
         foreach (var (label, name, versus) in diagnostics)
         {

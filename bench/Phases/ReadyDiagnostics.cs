@@ -24,11 +24,13 @@ internal sealed class ReadyDiagnostics(BenchContext ctx) : IDisposable
     };
     private readonly Lazy<byte[]> _archive = new(BuildArchive);
     private string? _container;
+    private string? _runDir;
 
     public Samples Port_ { get; } = new();
     public Samples Copy { get; } = new();
     public Samples FloorCopy { get; } = new();
     public Samples FloorBind { get; } = new();
+    public Samples FloorUnix { get; } = new();
 
     public IEnumerable<Contender> Contenders()
     {
@@ -58,6 +60,16 @@ internal sealed class ReadyDiagnostics(BenchContext ctx) : IDisposable
             await ctx.Engine.StartContainerAsync(_container, c).ConfigureAwait(false);
             await WaitHealthyAsync(_container, c).ConfigureAwait(false);
         }, RemoveAsync);
+        yield return new("diag_floor_unix", FloorUnix, async c =>
+        {
+            // No port, no copy: server bind-mounted, listening on a unix socket in a bind-mounted directory.
+            var runDir = Path.Combine(ctx.TempDir, "diag-run-" + Guid.NewGuid().ToString("N")[..8]);
+            Directory.CreateDirectory(runDir);
+            _runDir = runDir;
+            _container = await ctx.CreateContainerAsync([], c, b => UnixEntrypoint(b, runDir)).ConfigureAwait(false);
+            await ctx.Engine.StartContainerAsync(_container, c).ConfigureAwait(false);
+            await WaitHealthyUnixAsync(Path.Combine(runDir, "s.sock"), c).ConfigureAwait(false);
+        }, RemoveAsync);
     }
 
     public void Record(Results results)
@@ -66,6 +78,7 @@ internal sealed class ReadyDiagnostics(BenchContext ctx) : IDisposable
         DockerSandboxPhase.SetIfAny(results, "diag_start_copy", Copy, 1);
         DockerSandboxPhase.SetIfAny(results, "diag_floor_copy", FloorCopy, 1);
         DockerSandboxPhase.SetIfAny(results, "diag_floor_bind", FloorBind, 1);
+        DockerSandboxPhase.SetIfAny(results, "diag_floor_unix", FloorUnix, 1);
     }
 
     public void Dispose() => _health.Dispose();
@@ -76,6 +89,11 @@ internal sealed class ReadyDiagnostics(BenchContext ctx) : IDisposable
         {
             _container = null;
             await ctx.RemoveContainerAsync(id, ct).ConfigureAwait(false);
+        }
+        if (_runDir is { } dir)
+        {
+            _runDir = null;
+            Directory.Delete(dir, recursive: true);
         }
     }
 
@@ -96,6 +114,53 @@ internal sealed class ReadyDiagnostics(BenchContext ctx) : IDisposable
         if (bind)
         {
             body["HostConfig"]!["Binds"] = new JsonArray($"{ServerBinary.Locate()}:{ServerInContainer}:ro");
+        }
+    }
+
+    private static void UnixEntrypoint(JsonObject body, string runDir)
+    {
+        body["Entrypoint"] = new JsonArray(ServerInContainer, "--unix", "/.sbxrun/s.sock");
+        body["Env"] = new JsonArray($"SANDBOXPS_TOKEN={Convert.ToBase64String(RandomNumberGenerator.GetBytes(24))}");
+        body["HostConfig"]!["Binds"] = new JsonArray($"{ServerBinary.Locate()}:{ServerInContainer}:ro", $"{runDir}:/.sbxrun");
+    }
+
+    private static async Task WaitHealthyUnixAsync(string socketPath, CancellationToken ct)
+    {
+        using var http = new HttpClient(new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, c) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+                try
+                {
+                    await socket.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(socketPath), c).ConfigureAwait(false);
+                    return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        })
+        { Timeout = TimeSpan.FromSeconds(5) };
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            try
+            {
+                using var response = await http.GetAsync("http://localhost/health", deadline.Token).ConfigureAwait(false);
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // The socket does not exist yet.
+            }
+            await Task.Delay(2, deadline.Token).ConfigureAwait(false);
         }
     }
 
