@@ -6,7 +6,7 @@ using SandboxPS.Protocol;
 namespace SandboxPS.Docker.Tests;
 
 /// <summary>Spec fields mapped to the engine, checked from inside the sandbox.</summary>
-public sealed class ProviderFeatureTests(DockerFixture fixture) : IClassFixture<DockerFixture>
+public sealed class ProviderFeatureTests(DockerFixture fixture, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<DockerFixture>
 {
     private DockerProvider Provider => fixture.Provider;
 
@@ -142,6 +142,7 @@ public sealed class ProviderFeatureTests(DockerFixture fixture) : IClassFixture<
     public async Task FanOut_TwentyAtOnce_AllReadyOnDistinctPorts()
     {
         using var cts = TestHelpers.Guard();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var creates = Enumerable.Range(0, 20).Select(_ => Provider.CreateAsync(fixture.Spec(DockerFixture.Busybox), cts.Token)).ToList();
         try
         {
@@ -151,9 +152,11 @@ public sealed class ProviderFeatureTests(DockerFixture fixture) : IClassFixture<
             {
                 await fixture.ReadyAsync(s, cts.Token);
                 var http = fixture.Manager.GetClient(s);
-                var result = await TestHelpers.ShellAsync(http, "echo $SANDBOXPS_SELF", cts.Token);
+                var result = await TestHelpers.ShellAsync(http, "echo ready-$((20 + 22))", cts.Token);
+                Assert.Equal("ready-42\n", result.Stdout);
                 Assert.Equal(0, result.ExitCode);
             }));
+            output.WriteLine($"20 sandboxes created, ready and exec'd in parallel: {clock.Elapsed.TotalMilliseconds:0} ms");
         }
         finally
         {
