@@ -50,6 +50,12 @@ public static class ErrorIds
     public const string InvalidArchive = "InvalidArchive";
     /// <summary>409: a request with the same X-Request-Id is still running.</summary>
     public const string RequestInProgress = "RequestInProgress";
+    /// <summary>405: the route exists but not with this HTTP method.</summary>
+    public const string MethodNotAllowed = "MethodNotAllowed";
+    /// <summary>409: deleting a non-empty directory without <c>recursive=true</c>.</summary>
+    public const string DirectoryNotEmpty = "DirectoryNotEmpty";
+    /// <summary>400: the path is not a directory where one is needed (list, archive upload target, cwd).</summary>
+    public const string NotADirectory = "NotADirectory";
     /// <summary>500: anything unexpected; the detail says what.</summary>
     public const string InternalError = "InternalError";
 }

@@ -1,0 +1,93 @@
+using SandboxPS.Protocol;
+
+namespace SandboxPS.Server;
+
+/// <summary>
+/// Answers of requests that carried <c>X-Request-Id</c>, kept 10 minutes (at most 1,024, least
+/// recently used out first), so a retried call replays its answer instead of running twice.
+/// </summary>
+internal sealed class RequestIdStore
+{
+    public const int Capacity = 1024;
+    public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(10);
+
+    private sealed class Entry(string id, string route)
+    {
+        public string Id { get; } = id;
+        public string Route { get; } = route;
+        public Reply? Reply { get; set; }
+        public DateTimeOffset StoredAt { get; set; } = DateTimeOffset.UtcNow;
+    }
+
+    private readonly Dictionary<string, LinkedListNode<Entry>> _map = new(StringComparer.Ordinal);
+    private readonly LinkedList<Entry> _lru = new();
+
+    public static bool IsValidId(string id) =>
+        id.Length is >= 1 and <= 128 && id.All(c => c is > ' ' and < (char)127);
+
+    /// <summary>Null when the call should run (it is now in flight); else the stored answer to replay.</summary>
+    public Reply? Begin(string id, string route)
+    {
+        lock (_map)
+        {
+            Purge();
+            if (_map.TryGetValue(id, out var node))
+            {
+                var e = node.Value;
+                if (e.Route != route)
+                {
+                    throw ApiException.BadRequest($"X-Request-Id '{id}' was already used for '{e.Route}'; use a new id for a new request.");
+                }
+                if (e.Reply is null)
+                {
+                    throw new ApiException(409, ErrorIds.RequestInProgress,
+                        $"The request with X-Request-Id '{id}' is still running; retry later to get its answer.");
+                }
+                _lru.Remove(node);
+                _lru.AddFirst(node);
+                return e.Reply;
+            }
+            var added = _lru.AddFirst(new Entry(id, route));
+            _map[id] = added;
+            while (_map.Count > Capacity && _lru.Last is { } last)
+            {
+                _lru.RemoveLast();
+                _map.Remove(last.Value.Id);
+            }
+            return null;
+        }
+    }
+
+    public void Complete(string id, Reply reply)
+    {
+        lock (_map)
+        {
+            if (_map.TryGetValue(id, out var node))
+            {
+                node.Value.Reply = reply;
+                node.Value.StoredAt = DateTimeOffset.UtcNow;
+            }
+        }
+    }
+
+    public void Abandon(string id)
+    {
+        lock (_map)
+        {
+            if (_map.Remove(id, out var node))
+            {
+                _lru.Remove(node);
+            }
+        }
+    }
+
+    private void Purge()
+    {
+        var cutoff = DateTimeOffset.UtcNow - Lifetime;
+        while (_lru.Last is { } last && last.Value.Reply is not null && last.Value.StoredAt < cutoff)
+        {
+            _lru.RemoveLast();
+            _map.Remove(last.Value.Id);
+        }
+    }
+}
