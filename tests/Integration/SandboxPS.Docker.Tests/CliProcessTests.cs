@@ -86,7 +86,10 @@ public sealed class CliProcessTests(DockerFixture fixture) : IClassFixture<Docke
         {
             while (sandbox is null || (await fixture.Provider.GetStatusAsync(sandbox.Id, cts.Token)).State != SandboxState.Running)
             {
-                Assert.False(creator.HasExited, "the creator exited early: " + await creator.StandardError.ReadToEndAsync(cts.Token));
+                if (creator.HasExited)
+                {
+                    Assert.Fail($"the creator exited early ({creator.ExitCode}): {await creator.StandardError.ReadToEndAsync(cts.Token)}");
+                }
                 await Task.Delay(50, cts.Token);
                 sandbox ??= await fixture.Provider.GetAsync(name, cts.Token);
             }
