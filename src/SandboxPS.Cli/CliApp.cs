@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Help;
+using System.CommandLine.Invocation;
 using SandboxPS.Cli.Commands;
 using SandboxPS.Core;
 
@@ -36,7 +37,60 @@ internal static class CliApp
         root.Subcommands.Add(RunCommand.Create(context));
         root.Subcommands.Add(LogsCommand.Create(context));
         root.Subcommands.Add(RuntimeCommands.Create(context));
+        MoveExamplesToTheirOwnSection(root);
         return root;
+    }
+
+    /// <summary>
+    /// Command descriptions carry their examples after "Examples:"; the first part stays the description
+    /// (one line in the parent's command list) and the examples become their own help section.
+    /// </summary>
+    private static void MoveExamplesToTheirOwnSection(RootCommand root)
+    {
+        var examples = new Dictionary<Command, string>();
+        void Walk(Command command)
+        {
+            const string marker = "\n\nExamples:\n";
+            var text = command.Description ?? "";
+            int at = text.IndexOf(marker, StringComparison.Ordinal);
+            if (at >= 0)
+            {
+                examples[command] = text[(at + marker.Length)..];
+                command.Description = text[..at];
+            }
+            foreach (var sub in command.Subcommands)
+            {
+                Walk(sub);
+            }
+        }
+        Walk(root);
+        var help = root.Options.OfType<HelpOption>().FirstOrDefault();
+        if (help?.Action is { } original)
+        {
+            help.Action = new HelpWithExamplesAction(original, examples);
+        }
+    }
+
+    /// <summary>The default help, then the command's examples.</summary>
+    private sealed class HelpWithExamplesAction(CommandLineAction original, Dictionary<Command, string> examples) : SynchronousCommandLineAction
+    {
+        public override bool ClearsParseErrors => true;
+
+        public override int Invoke(ParseResult parseResult)
+        {
+            var rc = original is SynchronousCommandLineAction sync ? sync.Invoke(parseResult) : 0;
+            if (examples.TryGetValue(parseResult.CommandResult.Command, out var lines))
+            {
+                var output = parseResult.InvocationConfiguration.Output;
+                output.WriteLine("Examples:");
+                foreach (var line in lines.TrimEnd().Split('\n'))
+                {
+                    output.WriteLine(line);
+                }
+                output.WriteLine();
+            }
+            return rc;
+        }
     }
 
     public static Task<int> RunAsync(string[] args) =>
@@ -46,13 +100,13 @@ internal static class CliApp
     {
         var root = Build(manager);
         var parse = root.Parse(args);
-        if (parse.Errors.Count > 0 && parse.Action is not HelpAction)
+        if (parse.Errors.Count > 0 && parse.Action is not HelpWithExamplesAction and not HelpAction)
         {
             var output = new CliOutput(false, stdout, stderr);
             var message = string.Join(" ", parse.Errors.Select(e => e.Message));
             return output.Error(new SandboxException(SandboxErrorKind.InvalidArgument, SandboxErrorIds.InvalidCommandLine, message)
             {
-                RecommendedAction = $"See 'sandboxps {string.Join(' ', CommandPath(parse))} --help'.",
+                RecommendedAction = $"See '{string.Join(' ', CommandPath(parse).Prepend("sandboxps"))} --help'.",
             });
         }
         var config = new InvocationConfiguration

@@ -281,11 +281,14 @@ public sealed class SandboxManager
 
     /// <summary>Removes every managed sandbox that is stopped, failed, gone or past its expiry, on every available provider.</summary>
     /// <remarks>CLI: <c>sandboxps rm --expired</c>.</remarks>
-    public async Task<IReadOnlyList<Sandbox>> RemoveExpiredAsync(CancellationToken ct = default)
+    public Task<IReadOnlyList<Sandbox>> RemoveExpiredAsync(CancellationToken ct = default) => RemoveExpiredAsync(null, ct);
+
+    /// <summary>Like <see cref="RemoveExpiredAsync(CancellationToken)"/>, on one provider only (null = every available provider).</summary>
+    public async Task<IReadOnlyList<Sandbox>> RemoveExpiredAsync(string? provider, CancellationToken ct = default)
     {
         var now = DateTimeOffset.UtcNow;
         var doomed = new List<Sandbox>();
-        await foreach (var sandbox in ListAsync(null, null, null, ct).ConfigureAwait(false))
+        await foreach (var sandbox in ListAsync(provider, null, null, ct).ConfigureAwait(false))
         {
             if (sandbox.State is SandboxState.Stopped or SandboxState.Failed or SandboxState.Gone || sandbox.ExpiresAt <= now)
             {

@@ -47,7 +47,7 @@ internal static class CopyCommand
                 }
                 else
                 {
-                    output.Line($"{src} -> {sandbox.Name}:{result.Path} ({result.Entries} entries, {result.Bytes} bytes)");
+                    output.Line($"{src} -> {sandbox.Name}:{to.Path} ({Count(result.Entries, "entry", "entries")}, {Count(result.Bytes, "byte", "bytes")})");
                 }
             }
             else
@@ -62,13 +62,15 @@ internal static class CopyCommand
                 }
                 else
                 {
-                    output.Line($"{sandbox.Name}:{from.Path} -> {dst} ({entries} entries)");
+                    output.Line($"{sandbox.Name}:{from.Path} -> {dst} ({Count(entries, "entry", "entries")})");
                 }
             }
             return ExitCodes.Success;
         }));
         return command;
     }
+
+    private static string Count(long n, string one, string many) => n == 1 ? $"1 {one}" : $"{n} {many}";
 
     /// <summary><c>SANDBOX:PATH</c> → (SANDBOX, PATH); null for a local path (no ':' before the first '/', or starting with . or /).</summary>
     internal static (string Sandbox, string Path)? SplitRemote(string text)

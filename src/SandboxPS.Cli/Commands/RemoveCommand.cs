@@ -10,7 +10,7 @@ internal static class RemoveCommand
         var sandboxes = new Argument<string[]>("SANDBOX") { Description = "Sandbox ids, unique id prefixes, or names.", Arity = ArgumentArity.ZeroOrMore };
         var all = new Option<bool>("--all") { Description = "Remove every managed sandbox (of --provider, or of every provider)." };
         var expired = new Option<bool>("--expired") { Description = "Remove sandboxes that are stopped, failed, or past their expiry." };
-        var provider = new Option<string?>("--provider") { Description = "With --all: only this provider." };
+        var provider = new Option<string?>("--provider") { Description = "With --all or --expired: only this provider." };
         var command = new Command("rm",
             "Remove sandboxes and everything made for them. Idempotent: removing what is already gone succeeds.\n\n" +
             "Examples:\n" +
@@ -38,7 +38,7 @@ internal static class RemoveCommand
             int rc = ExitCodes.Success;
             if (removeExpired)
             {
-                removed.AddRange(await context.Manager.RemoveExpiredAsync(ct).ConfigureAwait(false));
+                removed.AddRange(await context.Manager.RemoveExpiredAsync(parse.GetValue(provider), ct).ConfigureAwait(false));
             }
             else if (removeAll)
             {

@@ -196,10 +196,11 @@ public sealed class ProcessSandboxProvider : ISandboxProvider, ILogSource, ISand
 
         var launcher = System.Diagnostics.Process.Start(psi)
             ?? throw new SandboxException(SandboxErrorKind.ProviderUnavailable, SandboxErrorIds.SandboxStartFailed, "The launcher did not start.", record.Name);
-        Launched[launcher.Id] = launcher;
+        var launcherPid = launcher.Id;
+        Launched[launcherPid] = launcher;
         _ = launcher.WaitForExitAsync(CancellationToken.None).ContinueWith(
-            t => { Launched.TryRemove(launcher.Id, out _); launcher.Dispose(); }, TaskScheduler.Default);
-        record = record with { LauncherPid = launcher.Id };
+            _ => { Launched.TryRemove(launcherPid, out var _); launcher.Dispose(); }, TaskScheduler.Default);
+        record = record with { LauncherPid = launcherPid };
         WriteRecord(record);
 
         // The server prints {"listening":"http://127.0.0.1:PORT","pid":N} first; it lands in the log.
@@ -212,7 +213,7 @@ public sealed class ProcessSandboxProvider : ISandboxProvider, ILogSource, ISand
             {
                 return record with { Endpoint = listening.Listening, ServerPid = listening.Pid };
             }
-            if (!ProcessTree.IsAlive(launcher.Id) || launcher.HasExited)
+            if (!ProcessTree.IsAlive(launcherPid))
             {
                 // Read once more: the line may have landed just before the exit.
                 if (TryReadListening(record.LogPath) is { } late)
