@@ -31,25 +31,43 @@ internal static class FileRoutes
         }
         await using (fs)
         {
-            long size = fs.Length;
-            long start = Math.Min(offset, size);
-            long count = Math.Min(length ?? long.MaxValue, size - start);
-            fs.Position = start;
             var response = ctx.Response;
             response.StatusCode = 200;
             response.ContentType = "application/octet-stream";
-            response.ContentLength = count;
             var buffer = new byte[128 * 1024];
-            long left = count;
-            while (left > 0)
+            long size = fs.CanSeek ? fs.Length : 0;
+            if (size == 0)
             {
-                int n = await fs.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)), ctx.RequestAborted);
+                // /proc and /sys files report size 0 but have contents: stream to EOF (chunked).
+                long skip = offset, left = length ?? long.MaxValue;
+                int n;
+                while (left > 0 && (n = await fs.ReadAsync(buffer, ctx.RequestAborted)) > 0)
+                {
+                    int from = (int)Math.Min(skip, n);
+                    skip -= from;
+                    int take = (int)Math.Min(n - from, left);
+                    if (take > 0)
+                    {
+                        await response.Body.WriteAsync(buffer.AsMemory(from, take), ctx.RequestAborted);
+                        left -= take;
+                    }
+                }
+                return Reply.Written;
+            }
+            long start = Math.Min(offset, size);
+            long count = Math.Min(length ?? long.MaxValue, size - start);
+            fs.Position = start;
+            response.ContentLength = count;
+            long remaining = count;
+            while (remaining > 0)
+            {
+                int n = await fs.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, remaining)), ctx.RequestAborted);
                 if (n == 0)
                 {
                     break;
                 }
                 await response.Body.WriteAsync(buffer.AsMemory(0, n), ctx.RequestAborted);
-                left -= n;
+                remaining -= n;
             }
         }
         return Reply.Written;

@@ -85,11 +85,11 @@ internal static unsafe partial class Native
         return (master, Marshal.PtrToStringUTF8((nint)name)!);
     }
 
-    /// <summary>
-    /// Sets the terminal the way a program driving it wants: no echo, no output translation
-    /// (bytes pass unchanged), no XON/XOFF, but canonical input and signals (Ctrl-C → SIGINT) kept.
-    /// </summary>
-    public static void ConfigureSlave(string slavePath, ushort rows, ushort cols)
+    private const uint ICRNL = 0x100, ISIG = 0x1, ICANON = 0x2, IEXTEN = 0x8000;
+    private const int CcOffset = 17, VINTR = 0, VEOF = 4, VTIME = 5, VMIN = 6;
+
+    /// <summary>Opens the terminal's slave side without making it our controlling terminal.</summary>
+    public static int OpenSlave(string slavePath)
     {
         fixed (byte* p = NullTerminated(slavePath))
         {
@@ -98,33 +98,53 @@ internal static unsafe partial class Native
             {
                 throw new IOException($"cannot open {slavePath}: {Errno(Marshal.GetLastPInvokeError())}");
             }
-            try
-            {
-                byte* t = stackalloc byte[128];
-                if (tcgetattr(fd, t) != 0)
-                {
-                    throw new IOException($"tcgetattr failed: {Errno(Marshal.GetLastPInvokeError())}");
-                }
-                uint* flags = (uint*)t;
-                flags[0] = (flags[0] & ~(IXON | IXOFF)) | IUTF8;
-                flags[1] &= ~OPOST;
-                flags[3] &= ~(ECHO | ECHOE | ECHOK | ECHONL | ECHOCTL | ECHOKE);
-                if (tcsetattr(fd, 0, t) != 0)
-                {
-                    throw new IOException($"tcsetattr failed: {Errno(Marshal.GetLastPInvokeError())}");
-                }
-                ushort* ws = stackalloc ushort[4];
-                ws[0] = rows;
-                ws[1] = cols;
-                ws[2] = 0;
-                ws[3] = 0;
-                ioctl(fd, TIOCSWINSZ, ws);
-            }
-            finally
-            {
-                close(fd);
-            }
+            return fd;
         }
+    }
+
+    /// <summary>
+    /// Puts the terminal the way a program driving it wants: no echo, no output translation (bytes
+    /// pass unchanged), no XON/XOFF, canonical input and signals (Ctrl-C → SIGINT, Ctrl-D = EOF).
+    /// Cheap when nothing changed (one tcgetattr); also repairs what a killed full-screen or raw-mode
+    /// program left behind.
+    /// </summary>
+    public static void EnsureTerminalModes(int slaveFd)
+    {
+        byte* t = stackalloc byte[128];
+        if (tcgetattr(slaveFd, t) != 0)
+        {
+            return;
+        }
+        uint* flags = (uint*)t;
+        uint iflag = (flags[0] & ~(IXON | IXOFF)) | IUTF8 | ICRNL;
+        uint oflag = flags[1] & ~OPOST;
+        uint lflag = (flags[3] & ~(ECHO | ECHOE | ECHOK | ECHONL | ECHOCTL | ECHOKE)) | ISIG | ICANON | IEXTEN;
+        byte* cc = t + CcOffset;
+        if (iflag == flags[0] && oflag == flags[1] && lflag == flags[3] && cc[VINTR] == 3 && cc[VEOF] == 4 && cc[VMIN] == 1 && cc[VTIME] == 0)
+        {
+            return;
+        }
+        flags[0] = iflag;
+        flags[1] = oflag;
+        flags[3] = lflag;
+        cc[VINTR] = 3;
+        cc[VEOF] = 4;
+        cc[VMIN] = 1;
+        cc[VTIME] = 0;
+        if (tcsetattr(slaveFd, 0, t) != 0)
+        {
+            throw new IOException($"tcsetattr failed: {Errno(Marshal.GetLastPInvokeError())}");
+        }
+    }
+
+    public static void SetWindowSize(int fd, ushort rows, ushort cols)
+    {
+        ushort* ws = stackalloc ushort[4];
+        ws[0] = rows;
+        ws[1] = cols;
+        ws[2] = 0;
+        ws[3] = 0;
+        ioctl(fd, TIOCSWINSZ, ws);
     }
 
     /// <summary>(read end, write end), both close-on-exec.</summary>

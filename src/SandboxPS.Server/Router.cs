@@ -329,6 +329,25 @@ internal static class Router
             // The client left: the command keeps running to its end; the session frees itself then.
             run.DetachStream();
         }
+        catch (Exception ex)
+        {
+            run.DetachStream();
+            await TryWriteErrorEventAsync(ctx, ex);
+        }
+    }
+
+    /// <summary>After the stream began a problem can only travel as an <c>error</c> event.</summary>
+    private static async Task TryWriteErrorEventAsync(HttpContext ctx, Exception ex)
+    {
+        var problem = ex is ApiException api ? api.ToProblem(ctx.Request.Path.Value)
+            : Api.Problem(500, ErrorIds.InternalError, "Unexpected server error: " + ex.Message, ctx.Request.Path.Value);
+        try
+        {
+            await WriteEventAsync(ctx.Response, new StreamEvent { Type = StreamEventTypes.Error, Problem = problem }, ctx.RequestAborted);
+        }
+        catch (Exception)
+        {
+        }
     }
 
     private static async Task WriteEventAsync(HttpResponse response, StreamEvent e, CancellationToken ct)
@@ -386,6 +405,15 @@ internal static class Router
             while (events.Reader.TryRead(out _))
             {
             }
+        }
+        catch (Exception ex)
+        {
+            events.Writer.TryComplete();
+            while (events.Reader.TryRead(out _))
+            {
+            }
+            await TryWriteErrorEventAsync(ctx, ex);
+            throw;
         }
         var final = await running;
         return rid is null ? Reply.Written : StoreOnly(Reply.Json(final, ProtocolJsonContext.Default.ExecResult));

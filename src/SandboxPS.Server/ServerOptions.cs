@@ -13,6 +13,7 @@ internal sealed class ServerOptions
     public TimeSpan? IdleTimeout { get; private set; }
     public TimeSpan? Ttl { get; private set; }
     public int MaxSessions { get; private set; } = 32;
+    public string? Shell { get; private set; }
     public bool Quiet { get; private set; } = true;
     public bool Help { get; private set; }
     public bool Version { get; private set; }
@@ -35,8 +36,9 @@ Options:
   --idle-timeout DURATION  Exit (code 0) after this long without a request (default: never).
   --ttl DURATION           Exit (code 0) this long after start (default: never).
   --max-sessions N         Most sessions at once (default 32); more gives 429 CapacityReached.
-  --quiet                  No logging (the default); --verbose logs one line per request to stderr.
-  --verbose                Log requests (method, path, status) to stderr; never tokens or bodies.
+  --shell PATH             Shell of shell sessions (default: bash when present, else /bin/sh).
+  --quiet                  No logging (the default).
+  --verbose                Log unexpected errors (with their stack) to stderr; never tokens or bodies.
   --version                Print the version and exit.
   --help                   Print this help and exit.
 
@@ -91,6 +93,10 @@ Exit codes: 0 normal end (shutdown, idle timeout, ttl), 2 bad command line, 1 st
                     if (!int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < 1 || n > 10000)
                         throw new OptionException($"--max-sessions must be a whole number from 1 to 10000; got '{v}'.");
                     o.MaxSessions = n;
+                    break;
+                case "--shell":
+                    o.Shell = Value();
+                    if (!File.Exists(o.Shell)) throw new OptionException($"--shell '{o.Shell}' does not exist.");
                     break;
                 case "--quiet":
                     o.Quiet = true;

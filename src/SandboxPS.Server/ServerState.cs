@@ -17,7 +17,7 @@ internal sealed class ServerState
         StartedAt = DateTimeOffset.UtcNow;
         ExpiresAt = options.Ttl is { } ttl ? StartedAt + ttl : null;
         Touch();
-        Shell = FindShell();
+        Shell = options.Shell ?? FindShell();
         Sessions = new SessionManager(this);
         Requests = new RequestIdStore();
     }

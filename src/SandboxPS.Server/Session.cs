@@ -21,10 +21,15 @@ internal sealed class Session : IDisposable
     private readonly string _nonce;
     private readonly int _master;
     private readonly int _commands;
+    // Our own handle on the terminal's slave side, to repair its modes before each command.
+    private int _slave;
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _readerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _seq;
     private Run? _run;
+    // true: commands end with NUL and the shell reads them with `read -d ''`; false (dash): the
+    // shell reads an exact byte count with `head -c` and the command carries a trailing 'x'.
+    private bool _nulFraming = true;
     private int _disposed;
 
     public string Id { get; }
@@ -37,8 +42,9 @@ internal sealed class Session : IDisposable
     public int? ExitCode { get; private set; }
     public bool Busy { get { lock (_gate) { return _run is not null; } } }
 
-    private Session(string id, string kind, int pid, int master, int commands, string nonce, string? cwd)
+    private Session(string id, string kind, int pid, int master, int slave, int commands, string nonce, string? cwd)
     {
+        _slave = slave;
         Id = id;
         Kind = kind;
         Pid = pid;
@@ -67,11 +73,13 @@ internal sealed class Session : IDisposable
     {
         var nonce = Native.RandomHex(8);
         var (master, slavePath) = Native.OpenPty();
-        int pipeRead = -1, pipeWrite = -1;
+        int pipeRead = -1, pipeWrite = -1, slave = -1;
         Session? session = null;
         try
         {
-            Native.ConfigureSlave(slavePath, 50, 200);
+            slave = Native.OpenSlave(slavePath);
+            Native.EnsureTerminalModes(slave);
+            Native.SetWindowSize(slave, 50, 200);
             (pipeRead, pipeWrite) = Native.Pipe();
             var environment = ChildEnvironment.Build(env, kind == SessionKinds.Shell);
             List<string> argv;
@@ -101,7 +109,7 @@ internal sealed class Session : IDisposable
             }
             Native.close(pipeRead);
             pipeRead = -1;
-            session = new Session(id, kind, pid, master, pipeWrite, nonce, cwd);
+            session = new Session(id, kind, pid, master, slave, pipeWrite, nonce, cwd);
             session.StartThreads();
             if (kind == SessionKinds.Shell)
             {
@@ -124,6 +132,7 @@ internal sealed class Session : IDisposable
             {
                 Native.close(master);
                 if (pipeWrite >= 0) Native.close(pipeWrite);
+                if (slave >= 0) Native.close(slave);
             }
             if (pipeRead >= 0) Native.close(pipeRead);
             throw;
@@ -138,7 +147,9 @@ internal sealed class Session : IDisposable
             sb.Append("set +o history; unset HISTFILE PROMPT_COMMAND MAILCHECK; PS0=''; ");
         }
         sb.Append("PS1=''; PS2=''; ");
-        sb.Append("__sbx_m() { printf '\\036SBX%s:%s:%s:%s\\036' '").Append(nonce).Append("' \"$1\" \"$2\" \"$PWD\"; }; __sbx_m 0 0\n");
+        sb.Append("__sbx_m() { printf '\\036SBX%s:%s:%s:%s\\036' '").Append(nonce).Append("' \"$1\" \"$2\" \"$PWD\"; }; ");
+        // The first marker's exit code tells whether `read -d ''` works (1 = EOF: bash, ash) or not (dash).
+        sb.Append("IFS= read -r -d '' __sbx_c </dev/null 2>/dev/null; __sbx_m 0 $?\n");
         return sb.ToString();
     }
 
@@ -193,6 +204,7 @@ internal sealed class Session : IDisposable
         int code = Native.WaitForExit(Pid);
         ExitCode = code;
         Alive = false;
+        CloseSlave();
         _started.TrySetResult();
         // Let the reader drain what the process printed last, then finish the running command.
         Task.WhenAny(_readerDone.Task, Task.Delay(200)).ContinueWith(_ =>
@@ -225,6 +237,7 @@ internal sealed class Session : IDisposable
         Cwd = marker.Cwd;
         if (marker.Seq == 0)
         {
+            _nulFraming = Kind == SessionKinds.Python || marker.ExitCode == 1;
             _started.TrySetResult();
             return;
         }
@@ -280,6 +293,18 @@ internal sealed class Session : IDisposable
             LastUsedAt = DateTimeOffset.UtcNow;
         }
         var body = Encoding.UTF8.GetBytes(request.Command);
+        int slave = _slave;
+        if (slave >= 0)
+        {
+            try
+            {
+                Native.EnsureTerminalModes(slave);
+            }
+            catch (IOException)
+            {
+                // The terminal is going away with the session; the run will report it.
+            }
+        }
         _ = Task.Run(() =>
         {
             bool ok;
@@ -290,11 +315,14 @@ internal sealed class Session : IDisposable
             }
             else
             {
-                var trigger = string.Create(CultureInfo.InvariantCulture,
-                    $"IFS= read -r -d '' __sbx_c <&3; eval \"$__sbx_c\"; __sbx_m {run.CommandSeq} $?\n");
+                var read = _nulFraming
+                    ? "IFS= read -r -d '' __sbx_c <&3"
+                    : string.Create(CultureInfo.InvariantCulture, $"__sbx_c=$(head -c {body.Length + 1} <&3); __sbx_c=${{__sbx_c%x}}");
+                var trigger = string.Create(CultureInfo.InvariantCulture, $"{read}; eval \"$__sbx_c\"; __sbx_m {run.CommandSeq} $?\n");
                 ok = WriteTerminal(Encoding.ASCII.GetBytes(trigger));
                 var framed = new byte[body.Length + 1];
                 body.CopyTo(framed, 0);
+                framed[^1] = _nulFraming ? (byte)0 : (byte)'x';
                 ok = ok && Native.WriteAll(_commands, framed);
             }
             if (!ok)
@@ -407,6 +435,16 @@ internal sealed class Session : IDisposable
 
     private bool WriteTerminal(ReadOnlySpan<byte> data) => Native.WriteAll(_master, data);
 
+    // Once closed, the reader sees EIO as soon as the last process holding the terminal is gone.
+    private void CloseSlave()
+    {
+        int fd = Interlocked.Exchange(ref _slave, -1);
+        if (fd >= 0)
+        {
+            Native.close(fd);
+        }
+    }
+
     /// <summary>SIGKILL every process of the terminal session (background jobs included).</summary>
     private void KillProcesses()
     {
@@ -428,6 +466,7 @@ internal sealed class Session : IDisposable
         {
             KillProcesses();
         }
+        CloseSlave();
         Native.close(_commands);
         // The reader thread ends with EIO once every holder of the terminal is gone; then the master closes.
         _readerDone.Task.ContinueWith(_ => Native.close(_master), TaskScheduler.Default);

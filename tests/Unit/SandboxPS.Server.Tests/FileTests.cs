@@ -306,3 +306,17 @@ internal sealed class PatternStream(long length) : Stream
     public override void SetLength(long value) => throw new NotSupportedException();
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
+
+public sealed class ProcFileTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    [Fact(Timeout = 30000)]
+    public async Task ProcFile_ReportedSizeZero_StillReadWhole()
+    {
+        var text = await fixture.Server.Http.GetStringAsync($"/v1/files?path=/proc/{fixture.Server.Pid}/status");
+        Assert.Contains("VmRSS:", text);
+        var part = await fixture.Server.Http.GetStringAsync($"/v1/files?path=/proc/{fixture.Server.Pid}/status&offset=5&length=3");
+        Assert.Equal(text.Substring(5, 3), part);
+        var t = await fixture.Server.GetAsync($"/v1/files/text?path=/proc/{fixture.Server.Pid}/status", SandboxPS.Protocol.ProtocolJsonContext.Default.FileTextResponse);
+        Assert.Contains("VmRSS:", t.Content);
+    }
+}

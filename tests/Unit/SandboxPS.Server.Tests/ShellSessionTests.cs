@@ -433,3 +433,72 @@ public sealed class CapacityTests(CapacityFixture fixture) : IClassFixture<Capac
         await server.CreateSessionAsync(new CreateSessionRequest());
     }
 }
+
+public sealed class DashFixture : ServerFixture
+{
+    protected override string[]? Args => ["--listen", "127.0.0.1:0", "--shell", "/bin/dash"];
+}
+
+/// <summary>A shell without `read -d` (dash): commands travel with an exact byte count instead.</summary>
+public sealed class DashSessionTests(DashFixture fixture) : IClassFixture<DashFixture>
+{
+    [Fact(Timeout = 30000)]
+    public async Task Dash_StateQuotingLongCommandsTimeout()
+    {
+        var server = fixture.Server;
+        var info = await server.GetAsync("/v1/info", SandboxPS.Protocol.ProtocolJsonContext.Default.InfoResponse);
+        Assert.Equal("/bin/dash", info.Shell);
+        var r1 = await server.RunAsync("cd /usr && X='a b' && f() { echo \"f:$1\"; }");
+        Assert.Equal("/usr", r1.Cwd);
+        var r2 = await server.RunAsync("echo \"$X\"; f 'it'\"'\"'s'; printf 'no newline\\n\\n\\n'");
+        Assert.Equal("a b\nf:it's\nno newline\n\n\n", r2.Output);
+        var payload = new string('q', 20_000);
+        Assert.Equal("20000\n", (await server.RunAsync($"v='{payload}'; echo ${{#v}}")).Output);
+        var t = await server.RunAsync("sleep 20", timeout: 0.5);
+        Assert.True(t.TimedOut);
+        Assert.Equal("a b\n", (await server.RunAsync("echo \"$X\"")).Output);
+    }
+}
+
+public sealed class TerminalRepairTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    [Fact(Timeout = 30000)]
+    public async Task TerminalModesChangedByACommand_AreRepairedBeforeTheNext()
+    {
+        var server = fixture.Server;
+        var r = await server.RunAsync("stty echo -icanon -isig; echo changed");
+        Assert.Equal("changed\n", r.Output);
+        // Without the repair the next command line would be echoed into the output.
+        var after = await server.RunAsync("echo clean");
+        Assert.Equal("clean\n", after.Output);
+        var t = await server.RunAsync("sleep 20", timeout: 0.5);
+        Assert.True(t.TimedOut);
+        Assert.Equal("ok\n", (await server.RunAsync("echo ok")).Output);
+    }
+
+    [Fact(Timeout = 30000)]
+    public async Task StreamedRun_WithRequestId_RetryGetsTheFinalResultAsJson()
+    {
+        var server = fixture.Server;
+        var id = Guid.NewGuid().ToString();
+        var file = Path.Combine(server.WorkDir, "stream-replay-" + id[..8]);
+        await server.CreateSessionAsync(new SandboxPS.Protocol.CreateSessionRequest { Id = "sr-" + id[..8] });
+        HttpRequestMessage Make(string query)
+        {
+            var r = new HttpRequestMessage(HttpMethod.Post, $"/v1/sessions/sr-{id[..8]}/run{query}")
+            {
+                Content = System.Net.Http.Json.JsonContent.Create(new SandboxPS.Protocol.RunRequest { Command = $"echo once >> {file}; echo streamed" }, SandboxPS.Protocol.ProtocolJsonContext.Default.RunRequest),
+            };
+            r.Headers.Add(SandboxPS.Protocol.ProtocolConstants.RequestIdHeader, id);
+            return r;
+        }
+        using (var first = await server.Http.SendAsync(Make("?stream=true")))
+        {
+            Assert.Contains("\"exit\"", await first.Content.ReadAsStringAsync());
+        }
+        using var again = await server.Http.SendAsync(Make("?stream=true"));
+        var replay = System.Text.Json.JsonSerializer.Deserialize(await again.Content.ReadAsStringAsync(), SandboxPS.Protocol.ProtocolJsonContext.Default.RunResult)!;
+        Assert.Equal("streamed\n", replay.Output);
+        Assert.Equal("once\n", File.ReadAllText(file));
+    }
+}
