@@ -36,6 +36,7 @@ internal static class CliApp
         root.Subcommands.Add(RemoveCommand.Create(context));
         root.Subcommands.Add(RunCommand.Create(context));
         root.Subcommands.Add(LogsCommand.Create(context));
+        root.Subcommands.Add(RuntimeCommands.Create(context));
         MoveExamplesToTheirOwnSection(root);
         return root;
     }

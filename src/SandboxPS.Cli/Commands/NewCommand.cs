@@ -39,6 +39,11 @@ internal static class NewCommand
         var spec = options.ToSpec(parse);
         var readyTimeout = options.ReadyTimeoutValue(parse);
         var provider = parse.GetValue(options.Provider) ?? "process";
+        if (spec.Runtime is not null && context.Manager.GetProvider(provider) is Core.Providers.Docker.DockerProvider docker)
+        {
+            // A runtime may need a build first: show its output (stderr) instead of a silent wait.
+            docker.RuntimeBuildOptions.Progress ??= new RuntimeCommands.StderrProgress(parse.InvocationConfiguration.Error);
+        }
         var sandbox = await context.Manager.CreateAsync(provider, spec, ct).ConfigureAwait(false);
         if (!wait)
         {

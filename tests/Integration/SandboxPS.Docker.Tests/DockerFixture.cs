@@ -1,5 +1,3 @@
-using System.Net.Http.Json;
-using System.Net.Sockets;
 using SandboxPS.Core;
 using SandboxPS.Core.Providers.Docker;
 using SandboxPS.Protocol;
@@ -19,7 +17,16 @@ public sealed class DockerFixture : IAsyncLifetime
 
     public string RunId { get; } = "docker-tests-" + Guid.NewGuid().ToString("N")[..12];
 
-    public DockerFixture() => Provider = new DockerProvider(null, new Dictionary<string, string> { [TestLabel] = RunId });
+    public DockerFixture()
+    {
+        Provider = new DockerProvider(null, new Dictionary<string, string> { [TestLabel] = RunId });
+        Manager = new SandboxManager([Provider]);
+    }
+
+    /// <summary>A manager over <see cref="Provider"/> only: readiness, clients, reaping of this run.</summary>
+    public SandboxManager Manager { get; }
+
+    public Task<Sandbox> ReadyAsync(Sandbox sandbox, CancellationToken ct) => Manager.WaitReadyAsync(sandbox, TimeSpan.FromSeconds(60), ct);
 
     /// <summary>Scoped to this run: it creates, lists and reaps only containers labelled with <see cref="RunId"/>.</summary>
     public DockerProvider Provider { get; }
@@ -63,94 +70,8 @@ internal static class TestHelpers
     /// <summary>Guard of every test: nothing waits longer than this.</summary>
     public static CancellationTokenSource Guard() => new(TimeSpan.FromMinutes(5));
 
-    /// <summary>HTTP client for a sandbox endpoint (<c>http://127.0.0.1:P</c> or <c>unix:/path</c>).</summary>
-    public static HttpClient ClientFor(string endpoint, string? token)
-    {
-        HttpClient http;
-        if (endpoint.StartsWith("unix:", StringComparison.Ordinal))
-        {
-            var path = endpoint["unix:".Length..];
-            var handler = new SocketsHttpHandler
-            {
-                ConnectCallback = async (_, ct) =>
-                {
-                    var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                    try
-                    {
-                        await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), ct);
-                        return new NetworkStream(socket, ownsSocket: true);
-                    }
-                    catch
-                    {
-                        socket.Dispose();
-                        throw;
-                    }
-                },
-            };
-            http = new HttpClient(handler) { BaseAddress = new Uri("http://localhost/") };
-        }
-        else
-        {
-            http = new HttpClient { BaseAddress = new Uri(endpoint.TrimEnd('/') + "/") };
-        }
-        http.Timeout = TimeSpan.FromMinutes(2);
-        if (token is not null)
-        {
-            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
-        }
-        return http;
-    }
+    public static Task<ExecResult> ExecAsync(SandboxClient client, CancellationToken ct, params string[] argv) =>
+        client.ExecAsync(new ExecRequest { Argv = argv }, ct);
 
-    /// <summary>
-    /// Polls /health until it answers, checking the provider's status every round so a dead
-    /// container fails at once with its exit code and logs.
-    /// </summary>
-    public static async Task WaitReadyAsync(DockerProvider provider, Sandbox sandbox, CancellationToken ct)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            ct.ThrowIfCancellationRequested();
-            var status = await provider.GetStatusAsync(sandbox.Id, ct);
-            if (status.State is SandboxState.Failed or SandboxState.Stopped or SandboxState.Gone)
-            {
-                throw new SandboxNotRunningException(sandbox.Name, $"sandbox {sandbox.Name} is {status.State}: {status.Reason}",
-                    status.ExitCode, status.LastLogLines ?? []);
-            }
-            if (sandbox.Endpoint is { } endpoint)
-            {
-                using var http = ClientFor(endpoint, null);
-                http.Timeout = TimeSpan.FromSeconds(5);
-                try
-                {
-                    using var response = await http.GetAsync("health", ct);
-                    if (response.IsSuccessStatusCode)
-                    {
-                        return;
-                    }
-                }
-                catch (HttpRequestException)
-                {
-                }
-                catch (TaskCanceledException) when (!ct.IsCancellationRequested)
-                {
-                }
-            }
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"sandbox {sandbox.Name} not ready after 60 s (state {status.State})");
-            }
-            await Task.Delay(25, ct);
-        }
-    }
-
-    public static async Task<ExecResult> ExecAsync(HttpClient http, CancellationToken ct, params string[] argv)
-    {
-        using var response = await http.PostAsJsonAsync("v1/exec", new ExecRequest { Argv = argv }, ProtocolJsonContext.Default.ExecRequest, ct);
-        var body = await response.Content.ReadAsStringAsync(ct);
-        Assert.True(response.IsSuccessStatusCode, $"exec {string.Join(' ', argv)}: {(int)response.StatusCode} {body}");
-        return System.Text.Json.JsonSerializer.Deserialize(body, ProtocolJsonContext.Default.ExecResult)!;
-    }
-
-    public static Task<ExecResult> ShellAsync(HttpClient http, string line, CancellationToken ct) => ExecAsync(http, ct, "/bin/sh", "-c", line);
+    public static Task<ExecResult> ShellAsync(SandboxClient client, string line, CancellationToken ct) => ExecAsync(client, ct, "/bin/sh", "-c", line);
 }

@@ -1,4 +1,3 @@
-using System.Net.Http.Json;
 using System.Security.Cryptography;
 using SandboxPS.Core;
 using SandboxPS.Core.Providers.Docker;
@@ -7,23 +6,23 @@ using SandboxPS.Protocol;
 namespace SandboxPS.Docker.Tests;
 
 /// <summary>Spec fields mapped to the engine, checked from inside the sandbox.</summary>
-public sealed class ProviderFeatureTests(DockerFixture fixture) : IClassFixture<DockerFixture>
+public sealed class ProviderFeatureTests(DockerFixture fixture, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<DockerFixture>
 {
     private DockerProvider Provider => fixture.Provider;
 
-    private async Task WithSandboxAsync(SandboxSpec spec, Func<Sandbox, HttpClient, CancellationToken, Task> body)
+    private async Task WithSandboxAsync(SandboxSpec spec, Func<Sandbox, SandboxClient, CancellationToken, Task> body)
     {
         using var cts = TestHelpers.Guard();
         var sandbox = await Provider.CreateAsync(spec, cts.Token);
         try
         {
-            await TestHelpers.WaitReadyAsync(Provider, sandbox, cts.Token);
-            using var http = TestHelpers.ClientFor(sandbox.Endpoint!, sandbox.Token);
+            await fixture.ReadyAsync(sandbox, cts.Token);
+            var http = fixture.Manager.GetClient(sandbox);
             await body(sandbox, http, cts.Token);
         }
         finally
         {
-            await Provider.RemoveAsync(sandbox.Id, CancellationToken.None);
+            await fixture.Manager.RemoveAsync(sandbox, CancellationToken.None);
         }
     }
 
@@ -31,18 +30,8 @@ public sealed class ProviderFeatureTests(DockerFixture fixture) : IClassFixture<
     public Task PythonSession_OnPythonImage_KeepsStateBetweenRuns() =>
         WithSandboxAsync(fixture.Spec(DockerFixture.Python), async (_, http, ct) =>
         {
-            using var created = await http.PostAsJsonAsync("v1/sessions", new CreateSessionRequest { Kind = SessionKinds.Python },
-                ProtocolJsonContext.Default.CreateSessionRequest, ct);
-            Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync(ct));
-            var session = (await created.Content.ReadFromJsonAsync(ProtocolJsonContext.Default.SessionInfo, ct))!;
-
-            async Task<RunResult> Run(string code)
-            {
-                using var response = await http.PostAsJsonAsync($"v1/sessions/{session.Id}/run", new RunRequest { Command = code },
-                    ProtocolJsonContext.Default.RunRequest, ct);
-                Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync(ct));
-                return (await response.Content.ReadFromJsonAsync(ProtocolJsonContext.Default.RunResult, ct))!;
-            }
+            var session = await http.CreateSessionAsync(new CreateSessionRequest { Kind = SessionKinds.Python }, ct);
+            Task<RunResult> Run(string code) => http.RunAsync(session.Id, new RunRequest { Command = code }, ct);
 
             await Run("import sys\nanswer = 6 * 7");
             var result = await Run("print(sys.version_info[0]); answer");
@@ -59,17 +48,12 @@ public sealed class ProviderFeatureTests(DockerFixture fixture) : IClassFixture<
             new Random(4242).NextBytes(data);
             var expected = Convert.ToHexString(SHA256.HashData(data)).ToLowerInvariant();
 
-            using (var content = new StreamContent(new MemoryStream(data)))
-            {
-                using var put = await http.PutAsync("v1/files?path=/tmp/big.bin&mkdirs=true", content, ct);
-                Assert.True(put.IsSuccessStatusCode, await put.Content.ReadAsStringAsync(ct));
-            }
+            var written = await http.WriteFileAsync("/tmp/big.bin", new MemoryStream(data), ct: ct);
+            Assert.Equal(data.Length, written.Bytes);
             var inside = await TestHelpers.ShellAsync(http, "sha256sum /tmp/big.bin | cut -d' ' -f1", ct);
             Assert.Equal(expected, inside.Stdout.Trim());
 
-            using var get = await http.GetAsync("v1/files?path=/tmp/big.bin", HttpCompletionOption.ResponseHeadersRead, ct);
-            Assert.True(get.IsSuccessStatusCode);
-            await using var stream = await get.Content.ReadAsStreamAsync(ct);
+            await using var stream = await http.OpenReadAsync("/tmp/big.bin", ct);
             var actual = Convert.ToHexString(await SHA256.HashDataAsync(stream, ct)).ToLowerInvariant();
             Assert.Equal(expected, actual);
         });
@@ -138,13 +122,13 @@ public sealed class ProviderFeatureTests(DockerFixture fixture) : IClassFixture<
         var sandbox = await Provider.CreateAsync(fixture.Spec(DockerFixture.Busybox), cts.Token);
         try
         {
-            await TestHelpers.WaitReadyAsync(Provider, sandbox, cts.Token);
+            await fixture.ReadyAsync(sandbox, cts.Token);
             using var other = new DockerProvider(); // nothing cached: as another process would be
             var found = await other.GetAsync(sandbox.Name, cts.Token);
             Assert.NotNull(found);
             Assert.Equal(sandbox.Id, found!.Id);
             var token = await other.GetTokenAsync(found.Id, cts.Token);
-            using var http = TestHelpers.ClientFor(found.Endpoint!, token);
+            using var http = new SandboxClient(found.Endpoint!, token);
             var result = await TestHelpers.ShellAsync(http, "echo attached", cts.Token);
             Assert.Equal("attached\n", result.Stdout);
         }
@@ -158,6 +142,7 @@ public sealed class ProviderFeatureTests(DockerFixture fixture) : IClassFixture<
     public async Task FanOut_TwentyAtOnce_AllReadyOnDistinctPorts()
     {
         using var cts = TestHelpers.Guard();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var creates = Enumerable.Range(0, 20).Select(_ => Provider.CreateAsync(fixture.Spec(DockerFixture.Busybox), cts.Token)).ToList();
         try
         {
@@ -165,11 +150,13 @@ public sealed class ProviderFeatureTests(DockerFixture fixture) : IClassFixture<
             Assert.Equal(20, sandboxes.Select(s => s.Endpoint).Distinct().Count());
             await Task.WhenAll(sandboxes.Select(async s =>
             {
-                await TestHelpers.WaitReadyAsync(Provider, s, cts.Token);
-                using var http = TestHelpers.ClientFor(s.Endpoint!, s.Token);
-                var result = await TestHelpers.ShellAsync(http, "echo $SANDBOXPS_SELF", cts.Token);
+                await fixture.ReadyAsync(s, cts.Token);
+                var http = fixture.Manager.GetClient(s);
+                var result = await TestHelpers.ShellAsync(http, "echo ready-$((20 + 22))", cts.Token);
+                Assert.Equal("ready-42\n", result.Stdout);
                 Assert.Equal(0, result.ExitCode);
             }));
+            output.WriteLine($"20 sandboxes created, ready and exec'd in parallel: {clock.Elapsed.TotalMilliseconds:0} ms");
         }
         finally
         {

@@ -25,8 +25,8 @@ public sealed class ProviderLifecycleTests(DockerFixture fixture) : IClassFixtur
             Assert.NotNull(sandbox.ExpiresAt);
             Assert.NotNull(sandbox.Token);
 
-            await TestHelpers.WaitReadyAsync(Provider, sandbox, cts.Token);
-            using var http = TestHelpers.ClientFor(sandbox.Endpoint!, sandbox.Token);
+            await fixture.ReadyAsync(sandbox, cts.Token);
+            var http = fixture.Manager.GetClient(sandbox);
             var result = await TestHelpers.ShellAsync(http, "echo hello from $(cat /proc/1/comm); exit 3", cts.Token);
             Assert.Equal(3, result.ExitCode);
             Assert.StartsWith("hello from sandboxps-serv", result.Stdout); // comm is cut at 15 characters
@@ -65,8 +65,8 @@ public sealed class ProviderLifecycleTests(DockerFixture fixture) : IClassFixtur
         }), cts.Token);
         try
         {
-            await TestHelpers.WaitReadyAsync(Provider, sandbox, cts.Token);
-            using var http = TestHelpers.ClientFor(sandbox.Endpoint!, sandbox.Token);
+            await fixture.ReadyAsync(sandbox, cts.Token);
+            var http = fixture.Manager.GetClient(sandbox);
             var result = await TestHelpers.ExecAsync(http, cts.Token, "/bin/bash", "-c", ". /etc/os-release; echo \"$ID $GREETING $PWD\"");
             Assert.Equal(0, result.ExitCode);
             Assert.Equal("debian hi there /srv/work\n", result.Stdout);
@@ -137,7 +137,7 @@ public sealed class ProviderLifecycleTests(DockerFixture fixture) : IClassFixtur
         try
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var ex = await Assert.ThrowsAsync<SandboxNotRunningException>(() => TestHelpers.WaitReadyAsync(Provider, sandbox, cts.Token));
+            var ex = await Assert.ThrowsAsync<SandboxNotRunningException>(() => fixture.ReadyAsync(sandbox, cts.Token));
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(50), "failed by waiting out the timeout");
             Assert.Equal(2, ex.ExitCode);
             Assert.Contains(ex.LastLogLines, l => l.Contains("/tmp", StringComparison.Ordinal));

@@ -65,8 +65,8 @@ public sealed class RuntimeTests(DockerFixture fixture) : IClassFixture<DockerFi
         {
             Assert.Equal(name, sandbox.Runtime);
             Assert.Equal(first.Tag, sandbox.Image);
-            await TestHelpers.WaitReadyAsync(fixture.Provider, sandbox, cts.Token);
-            using var http = TestHelpers.ClientFor(sandbox.Endpoint!, sandbox.Token);
+            await fixture.ReadyAsync(sandbox, cts.Token);
+            var http = fixture.Manager.GetClient(sandbox);
             var result = await TestHelpers.ShellAsync(http, "cat /built.txt /quote.txt; echo \"$GREETING\"; pwd", cts.Token);
             Assert.Equal("built\n\"] ; echo pwned \\\nsay \"hi\" $HOME \\ ok\n/work\n", result.Stdout);
         }
@@ -96,8 +96,8 @@ public sealed class RuntimeTests(DockerFixture fixture) : IClassFixture<DockerFi
         var sandbox = await fixture.Provider.CreateAsync(fixture.Spec(DockerFixture.Debian, s => { s.Image = image.Tag; }), cts.Token);
         try
         {
-            await TestHelpers.WaitReadyAsync(fixture.Provider, sandbox, cts.Token);
-            using var http = TestHelpers.ClientFor(sandbox.Endpoint!, sandbox.Token);
+            await fixture.ReadyAsync(sandbox, cts.Token);
+            var http = fixture.Manager.GetClient(sandbox);
             var result = await TestHelpers.ShellAsync(http, "echo '{\"a\":[1,2]}' | jq -c .a; id -un; pwd; touch mine && echo writable", cts.Token);
             Assert.Equal("[1,2]\nnobody\n/home/work\nwritable\n", result.Stdout);
         }

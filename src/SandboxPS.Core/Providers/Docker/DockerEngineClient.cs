@@ -212,6 +212,10 @@ internal sealed class DockerEngineClient : IDisposable
     internal SandboxException Unavailable(Exception inner)
     {
         var why = inner is HttpRequestException { InnerException: SocketException se } ? se.Message : inner.Message;
+        if (Endpoint.UnixSocketPath is { } socketPath && !File.Exists(socketPath))
+        {
+            why = $"the socket {socketPath} does not exist";
+        }
         var fromEnv = Environment.GetEnvironmentVariable("DOCKER_HOST") is { Length: > 0 } ? " (from DOCKER_HOST)" : " (the default; DOCKER_HOST is not set)";
         return new SandboxException(SandboxErrorKind.ProviderUnavailable, "DockerEngineUnavailable",
             $"No Docker engine answered at {Endpoint.Display}{fromEnv}: {why}", Endpoint.Display, inner)
