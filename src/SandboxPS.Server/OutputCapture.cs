@@ -40,18 +40,20 @@ internal sealed class OutputCapture(int cap)
             _ringCount = _tailCap;
             return;
         }
-        foreach (var b in data)
+        // Append to the ring in at most two block copies, overwriting the oldest bytes.
+        int write = (_ringStart + _ringCount) % _tailCap;
+        int first = Math.Min(data.Length, _tailCap - write);
+        data[..first].CopyTo(_ring.AsSpan(write));
+        data[first..].CopyTo(_ring);
+        int total = _ringCount + data.Length;
+        if (total > _tailCap)
         {
-            int pos = (_ringStart + _ringCount) % _tailCap;
-            _ring[pos] = b;
-            if (_ringCount < _tailCap)
-            {
-                _ringCount++;
-            }
-            else
-            {
-                _ringStart = (_ringStart + 1) % _tailCap;
-            }
+            _ringStart = (_ringStart + (total - _tailCap)) % _tailCap;
+            _ringCount = _tailCap;
+        }
+        else
+        {
+            _ringCount = total;
         }
     }
 
@@ -59,9 +61,11 @@ internal sealed class OutputCapture(int cap)
     {
         var bytes = new byte[_head.Length + _ringCount];
         _head.GetBuffer().AsSpan(0, (int)_head.Length).CopyTo(bytes);
-        for (int i = 0; i < _ringCount; i++)
+        if (_ringCount > 0)
         {
-            bytes[_head.Length + i] = _ring![(_ringStart + i) % _tailCap];
+            int first = Math.Min(_ringCount, _tailCap - _ringStart);
+            _ring.AsSpan(_ringStart, first).CopyTo(bytes.AsSpan((int)_head.Length));
+            _ring.AsSpan(0, _ringCount - first).CopyTo(bytes.AsSpan((int)_head.Length + first));
         }
         if (!Truncated)
         {

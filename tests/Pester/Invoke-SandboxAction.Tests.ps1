@@ -51,14 +51,21 @@ Describe 'Invoke-SandboxAction on the process provider' -Tag 'Process' {
     }
 
     It 'treats a non-zero exit code as data' {
-        $r = Invoke-SandboxAction $sb -Command 'exit 3' -ErrorAction Stop
+        $r = Invoke-SandboxAction $sb -Command '(exit 3)' -ErrorAction Stop
         $r.ExitCode | Should -Be 3
         $r.Succeeded | Should -BeFalse
     }
 
     It 'makes a non-zero exit an error with -ErrorOnNonZeroExit' {
-        { Invoke-SandboxAction $sb -Command 'echo boom; exit 4' -ErrorOnNonZeroExit -ErrorAction Stop } |
+        { Invoke-SandboxAction $sb -Command 'echo boom; (exit 4)' -ErrorOnNonZeroExit -ErrorAction Stop } |
             Should -Throw -ErrorId 'SandboxActionFailed,SandboxPS.Commands.InvokeSandboxActionCommand'
+    }
+
+    It 'starts a new default session, with a warning, after a command ran exit' {
+        Invoke-SandboxAction $sb -Command 'exit 7' | Out-Null
+        $r = Invoke-SandboxAction $sb -Command 'echo back' -WarningVariable warnings 3>$null
+        $r.Output.Trim() | Should -Be 'back'
+        $warnings.Count | Should -Be 1
     }
 
     It 'runs a program once with separate stdout and stderr' {

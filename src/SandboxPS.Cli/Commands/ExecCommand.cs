@@ -56,9 +56,35 @@ internal static class ExecCommand
         return seconds;
     }
 
-    /// <summary>Runs <paramref name="commandLine"/> in a session; streams text output, or prints one JSON result with --json.</summary>
+    /// <summary>
+    /// Runs <paramref name="commandLine"/> in a session; streams text output, or prints one JSON result with --json.
+    /// When the default session has ended (an earlier <c>exit</c>), it is replaced once, with a note on stderr.
+    /// </summary>
     internal static async Task<int> RunInSandboxAsync(CliContext context, CliOutput output, Sandbox sandbox, string? sessionId,
                                                       string commandLine, double? timeoutSeconds, CancellationToken ct)
+    {
+        try
+        {
+            return await RunOnceAsync(context, output, sandbox, sessionId, commandLine, timeoutSeconds, ct).ConfigureAwait(false);
+        }
+        catch (SandboxException ex) when (sessionId is null && ex.ErrorId == ErrorIds.SessionExited)
+        {
+            var client = await context.Manager.GetClientAsync(sandbox, ct).ConfigureAwait(false);
+            try
+            {
+                await client.DeleteSessionAsync(ProtocolConstants.DefaultSessionId, ct).ConfigureAwait(false);
+            }
+            catch (SandboxException gone) when (gone.Kind == SandboxErrorKind.NotFound)
+            {
+                // Already replaced by someone else.
+            }
+            output.Err.WriteLine("sandboxps: the default session had ended (exit); started a new one.");
+            return await RunOnceAsync(context, output, sandbox, sessionId, commandLine, timeoutSeconds, ct).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<int> RunOnceAsync(CliContext context, CliOutput output, Sandbox sandbox, string? sessionId,
+                                                string commandLine, double? timeoutSeconds, CancellationToken ct)
     {
         var client = await context.Manager.GetClientAsync(sandbox, ct).ConfigureAwait(false);
         var request = new RunRequest { Command = commandLine, TimeoutSeconds = timeoutSeconds };

@@ -238,9 +238,14 @@ public sealed class InvokeSandboxActionCommand : SandboxCmdletBase
                 {
                     run = await RunInSessionAsync(client, session, Python, ct).ConfigureAwait(false);
                 }
-                catch (SandboxException ex) when (ex.ErrorId == ErrorIds.SessionNotFound && session == DefaultPythonSession)
+                catch (SandboxException ex) when (ex.ErrorId is ErrorIds.SessionNotFound or ErrorIds.SessionExited && session == DefaultPythonSession)
                 {
+                    // First Python action in this sandbox, or the interpreter was ended (exit()): start it (again).
                     EmitVerbose($"Starting the Python session '{session}' in {sandbox.Name}.");
+                    if (ex.ErrorId == ErrorIds.SessionExited)
+                    {
+                        await client.DeleteSessionAsync(session, ct).ConfigureAwait(false);
+                    }
                     await CreatePythonSessionAsync(client, session, ct).ConfigureAwait(false);
                     run = await RunInSessionAsync(client, session, Python, ct).ConfigureAwait(false);
                 }
@@ -293,6 +298,28 @@ public sealed class InvokeSandboxActionCommand : SandboxCmdletBase
         var request = new RunRequest { Command = command, TimeoutSeconds = ServerTimeout };
         _runningClient = client;
         _runningSession = session ?? ProtocolConstants.DefaultSessionId;
+        try
+        {
+            return await RunOnceAsync(client, session, request, ct).ConfigureAwait(false);
+        }
+        catch (SandboxException ex) when (ex.ErrorId == ErrorIds.SessionExited && session is null)
+        {
+            // An earlier command ran 'exit' in the default session. The server refused this one before
+            // running it, so starting a fresh default session and running it there is safe.
+            EmitWarning("The default session had exited (an earlier command ran 'exit'); starting a new default session. Its working directory and variables are reset.");
+            try
+            {
+                await client.DeleteSessionAsync(ProtocolConstants.DefaultSessionId, ct).ConfigureAwait(false);
+            }
+            catch (SandboxException gone) when (gone.ErrorId == ErrorIds.SessionNotFound)
+            {
+            }
+            return await RunOnceAsync(client, session, request, ct).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<RunResult> RunOnceAsync(SandboxClient client, string? session, RunRequest request, CancellationToken ct)
+    {
         if (!Stream)
         {
             return await client.RunAsync(session, request, ct).ConfigureAwait(false);

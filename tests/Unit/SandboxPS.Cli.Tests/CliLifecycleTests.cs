@@ -43,6 +43,17 @@ public sealed class CliLifecycleTests : IAsyncLifetime
     }
 
     [Fact(Timeout = 120_000)]
+    public async Task Exit_EndsTheDefaultSession_TheNextExecGetsAFreshOne()
+    {
+        var id = await _cli.NewAsync("--name", "exiter");
+        Assert.Equal(3, (await _cli.RunAsync("exec", id, "--", "exit", "3")).ExitCode);
+        var after = await _cli.RunAsync("exec", id, "--", "echo", "fresh");
+        Assert.True(after.ExitCode == 0, after.ToString());
+        Assert.Equal("fresh\n", CliHarness.Lf(after.Stdout));
+        Assert.Contains("started a new one", after.Stderr);
+    }
+
+    [Fact(Timeout = 120_000)]
     public async Task NoWait_ThenRmAll()
     {
         var a = await _cli.NewAsync("--no-wait", "--name", "all-a");

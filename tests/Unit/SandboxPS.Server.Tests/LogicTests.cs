@@ -142,3 +142,37 @@ public sealed class LogicTests
         Assert.Equal(0, ServerOptions.Parse([]).Port);
     }
 }
+
+public sealed class OutputCaptureModelTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(64)]
+    [InlineData(1000)]
+    public void RandomChunks_MatchTheSimpleModel(int cap)
+    {
+        var random = new Random(cap);
+        for (int round = 0; round < 50; round++)
+        {
+            var capture = new OutputCapture(cap);
+            var all = new List<byte>();
+            int chunks = random.Next(1, 40);
+            for (int i = 0; i < chunks; i++)
+            {
+                var chunk = new byte[random.Next(0, cap * 2 + 3)];
+                for (int j = 0; j < chunk.Length; j++) chunk[j] = (byte)('a' + random.Next(26));
+                capture.Append(chunk);
+                all.AddRange(chunk);
+            }
+            int head = cap / 2, tail = cap - cap / 2;
+            string expected = all.Count <= cap
+                ? System.Text.Encoding.ASCII.GetString(all.ToArray())
+                : System.Text.Encoding.ASCII.GetString(all.Take(head).ToArray())
+                  + $"\n[... {all.Count - cap} bytes truncated ...]\n"
+                  + System.Text.Encoding.ASCII.GetString(all.Skip(all.Count - tail).ToArray());
+            Assert.Equal(expected, capture.GetText());
+            Assert.Equal(all.Count > cap, capture.Truncated);
+        }
+    }
+}

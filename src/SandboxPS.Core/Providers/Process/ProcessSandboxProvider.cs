@@ -283,7 +283,7 @@ public sealed class ProcessSandboxProvider : ISandboxProvider, ILogSource, ISand
         }
         var status = Probe(record);
         if (status.State == SandboxState.Running && record.Endpoint is not null
-            && await IsHealthyAsync(record, TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false))
+            && await IsHealthyAsync(record, TimeSpan.FromSeconds(3), cancellationToken).ConfigureAwait(false))
         {
             return status with { State = SandboxState.Ready };
         }
@@ -341,7 +341,7 @@ public sealed class ProcessSandboxProvider : ISandboxProvider, ILogSource, ISand
         {
             var status = Probe(r);
             if (status.State == SandboxState.Running && r.Endpoint is not null
-                && await IsHealthyAsync(r, TimeSpan.FromMilliseconds(500), cancellationToken).ConfigureAwait(false))
+                && await IsHealthyAsync(r, TimeSpan.FromSeconds(3), cancellationToken).ConfigureAwait(false))
             {
                 return SandboxState.Ready;
             }
