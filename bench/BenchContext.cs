@@ -117,9 +117,11 @@ internal sealed class BenchContext : IAsyncDisposable
     /// </summary>
     public async Task StepAsync(string name, Func<Task> step, CancellationToken ct)
     {
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             await step().ConfigureAwait(false);
+            Console.Error.WriteLine($"           {name}: {Measure.ElapsedMs(start) / 1000:0.0}s");
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {

@@ -17,7 +17,7 @@ internal sealed record BenchOptions
     public bool Runs(string group) => Only.Contains(group);
 
     // Repetitions (warm-up rounds are extra and not recorded).
-    public int ExecReps => Quick ? 20 : 200;
+    public int ExecReps => Quick ? 10 : 200;
     public int ProcessExecReps => Quick ? 100 : 1000;
     public int ReadyReps => Quick ? 2 : 15;
     public int FanoutReps => Quick ? 1 : 3;

@@ -37,7 +37,18 @@ internal static class ExecRunner
             {
                 throw ApiException.BadRequest("argv items must be non-null strings without NUL, and argv[0] must not be empty.");
             }
-            psi = new ProcessStartInfo(request.Argv[0]);
+            // Like execvp in the child: a relative program path is relative to cwd, and a bare name
+            // is looked up on the PATH the process will have (the request's, when it sets one).
+            var program = request.Argv[0];
+            if (program.Contains('/') && !Path.IsPathRooted(program))
+            {
+                program = Path.GetFullPath(Path.Combine(cwd, program));
+            }
+            else if (!program.Contains('/') && request.Env?.ContainsKey("PATH") == true)
+            {
+                program = ChildEnvironment.Which(program, request.Env) ?? program;
+            }
+            psi = new ProcessStartInfo(program);
             foreach (var a in request.Argv.Skip(1))
             {
                 psi.ArgumentList.Add(a);

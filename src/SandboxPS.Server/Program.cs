@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using SandboxPS.Protocol;
 
@@ -114,12 +115,12 @@ internal static class Program
                 {
                     File.Delete(socket);
                 }
-                k.ListenUnixSocket(socket);
+                k.ListenUnixSocket(socket, l => l.Protocols = HttpProtocols.Http1);
             }
             else
             {
                 var ip = options.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(options.Host);
-                k.Listen(ip, options.Port);
+                k.Listen(ip, options.Port, l => l.Protocols = HttpProtocols.Http1);
             }
         });
         var app = builder.Build();

@@ -3,13 +3,18 @@ using SandboxPS.Protocol;
 namespace SandboxPS.Server;
 
 /// <summary>
-/// Answers of requests that carried <c>X-Request-Id</c>, kept 10 minutes (at most 1,024, least
-/// recently used out first), so a retried call replays its answer instead of running twice.
+/// Answers of requests that carried <c>X-Request-Id</c>, kept 10 minutes (at most 1,024 and 64 MiB,
+/// least recently used out first), so a retried call replays its answer instead of running twice.
 /// </summary>
 internal sealed class RequestIdStore
 {
     public const int Capacity = 1024;
+    /// <summary>Stored bodies in total; least recently used answers go first past it.</summary>
+    public const long MaxStoredBytes = 64L * 1024 * 1024;
+    /// <summary>An answer bigger than this is not kept (a retry runs again).</summary>
+    public const long MaxReplyBytes = 16L * 1024 * 1024;
     public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(10);
+    private long _storedBytes;
 
     private sealed class Entry(string id, string route)
     {
@@ -51,8 +56,7 @@ internal sealed class RequestIdStore
             _map[id] = added;
             while (_map.Count > Capacity && _lru.Last is { } last)
             {
-                _lru.RemoveLast();
-                _map.Remove(last.Value.Id);
+                Remove(last);
             }
             return null;
         }
@@ -62,10 +66,28 @@ internal sealed class RequestIdStore
     {
         lock (_map)
         {
-            if (_map.TryGetValue(id, out var node))
+            if (!_map.TryGetValue(id, out var node))
             {
-                node.Value.Reply = reply;
-                node.Value.StoredAt = DateTimeOffset.UtcNow;
+                return;
+            }
+            long size = reply.Body?.Length ?? 0;
+            if (size > MaxReplyBytes)
+            {
+                Remove(node);
+                return;
+            }
+            node.Value.Reply = reply;
+            node.Value.StoredAt = DateTimeOffset.UtcNow;
+            _storedBytes += size;
+            var cursor = _lru.Last;
+            while (_storedBytes > MaxStoredBytes && cursor is not null)
+            {
+                var previous = cursor.Previous;
+                if (cursor != node && cursor.Value.Reply is not null)
+                {
+                    Remove(cursor);
+                }
+                cursor = previous;
             }
         }
     }
@@ -74,9 +96,9 @@ internal sealed class RequestIdStore
     {
         lock (_map)
         {
-            if (_map.Remove(id, out var node))
+            if (_map.TryGetValue(id, out var node))
             {
-                _lru.Remove(node);
+                Remove(node);
             }
         }
     }
@@ -86,8 +108,25 @@ internal sealed class RequestIdStore
         var cutoff = DateTimeOffset.UtcNow - Lifetime;
         while (_lru.Last is { } last && last.Value.Reply is not null && last.Value.StoredAt < cutoff)
         {
-            _lru.RemoveLast();
-            _map.Remove(last.Value.Id);
+            Remove(last);
+        }
+    }
+
+    private void Remove(LinkedListNode<Entry> node)
+    {
+        _lru.Remove(node);
+        _map.Remove(node.Value.Id);
+        _storedBytes -= node.Value.Reply?.Body?.Length ?? 0;
+    }
+
+    public long StoredBytes
+    {
+        get
+        {
+            lock (_map)
+            {
+                return _storedBytes;
+            }
         }
     }
 }

@@ -157,14 +157,17 @@ public sealed class AuthAndErrorTests(ServerFixture fixture) : IClassFixture<Ser
         {
             var r = new HttpRequestMessage(HttpMethod.Post, "/v1/sessions/inflight-" + id[..8] + "/run")
             {
-                Content = JsonContent.Create(new RunRequest { Command = $"echo x >> {file}; sleep 1" }, ProtocolJsonContext.Default.RunRequest),
+                Content = JsonContent.Create(new RunRequest { Command = $"echo x >> {file}; sleep 2" }, ProtocolJsonContext.Default.RunRequest),
             };
             r.Headers.Add(ProtocolConstants.RequestIdHeader, id);
             return r;
         }
         await Server.CreateSessionAsync(new CreateSessionRequest { Id = "inflight-" + id[..8] });
         var first = Server.Http.SendAsync(Make());
-        await Task.Delay(300);
+        for (int i = 0; i < 200 && !(await Server.GetAsync("/v1/sessions/inflight-" + id[..8], ProtocolJsonContext.Default.SessionInfo)).Busy; i++)
+        {
+            await Task.Delay(20);
+        }
         using (var second = await Server.Http.SendAsync(Make()))
         {
             await ServerProcess.ProblemAsync(second, HttpStatusCode.Conflict, ErrorIds.RequestInProgress);
@@ -270,5 +273,40 @@ public sealed class CommandLineTests
         {
             Directory.Delete(dir, true);
         }
+    }
+}
+
+public sealed class RequestIdBudgetTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    [Fact(Timeout = 120000)]
+    public async Task StoredAnswers_AreBoundedInBytes_OldestGoFirst()
+    {
+        var server = fixture.Server;
+        var file = Path.Combine(server.WorkDir, "budget-" + Guid.NewGuid().ToString("n"));
+        async Task<string> Call(string id, string shell)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/exec")
+            {
+                Content = JsonContent.Create(new ExecRequest { Shell = shell, MaxOutputBytes = 2 * 1024 * 1024 }, ProtocolJsonContext.Default.ExecRequest),
+            };
+            request.Headers.Add(ProtocolConstants.RequestIdHeader, id);
+            using var response = await server.Http.SendAsync(request);
+            await ServerProcess.Expect(response, HttpStatusCode.OK);
+            return await response.Content.ReadAsStringAsync();
+        }
+        var oldest = Guid.NewGuid().ToString();
+        await Call(oldest, $"echo x >> {file}; head -c 1048576 /dev/zero | tr '\\0' a");
+        string? last = null;
+        string lastId = "";
+        for (int i = 0; i < 80; i++)
+        {
+            lastId = Guid.NewGuid().ToString();
+            last = await Call(lastId, "head -c 1048576 /dev/zero | tr '\\0' b");
+        }
+        // The newest answer is still replayed; the oldest was dropped to stay within the byte budget, so it runs again.
+        Assert.Equal(last, await Call(lastId, "echo must-not-run"));
+        await Call(oldest, $"echo x >> {file}; head -c 1048576 /dev/zero | tr '\\0' a");
+        Assert.Equal("x\nx\n", File.ReadAllText(file));
+        Assert.True(server.RssKb() < 400 * 1024, $"server RSS {server.RssKb() / 1024} MB");
     }
 }

@@ -127,3 +127,21 @@ public sealed class ExecTests(ServerFixture fixture) : IClassFixture<ServerFixtu
         Assert.Equal("e1\n", exit.Exec.Stderr);
     }
 }
+
+public sealed class ExecResolutionTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    [Fact(Timeout = 30000)]
+    public async Task RelativeProgram_IsRelativeToCwd_BareNameUsesRequestPath()
+    {
+        var server = fixture.Server;
+        var dir = Directory.CreateDirectory(Path.Combine(server.WorkDir, "exec-res", "bin")).FullName;
+        var script = Path.Combine(dir, "hello-sbx");
+        File.WriteAllText(script, "#!/bin/sh\necho from-script \"$@\"\n");
+        File.SetUnixFileMode(script, (UnixFileMode)0b111_101_101);
+        var r1 = await server.ExecAsync(new ExecRequest { Argv = ["./bin/hello-sbx", "a"], Cwd = Path.GetDirectoryName(dir) });
+        Assert.Equal("from-script a\n", r1.Stdout);
+        var r2 = await server.ExecAsync(new ExecRequest { Argv = ["hello-sbx", "b"], Env = new() { ["PATH"] = dir + ":/usr/bin:/bin" } });
+        Assert.Equal("from-script b\n", r2.Stdout);
+        await server.PostProblemAsync("/v1/exec", """{"argv":["hello-sbx"]}""", System.Net.HttpStatusCode.BadRequest, ErrorIds.ExecutableNotFound);
+    }
+}
