@@ -356,3 +356,38 @@ internal static unsafe partial class Native
 
     public static string RandomHex(int bytes) => Convert.ToHexString(RandomBytes(bytes)).ToLowerInvariant();
 }
+
+/// <summary>
+/// A file descriptor that closes only when no call is using it: Use() takes a reference, so a
+/// session being deleted can never let its fd number be reused under a concurrent write.
+/// </summary>
+internal sealed class Fd : System.Runtime.InteropServices.SafeHandle
+{
+    public Fd(int fd) : base(-1, ownsHandle: true) => SetHandle(fd);
+
+    public override bool IsInvalid => handle == -1;
+
+    protected override bool ReleaseHandle() => Native.close((int)handle) == 0;
+
+    /// <summary>Runs <paramref name="action"/> with the raw fd; false when the fd is already closed.</summary>
+    public bool Use(Func<int, bool> action)
+    {
+        bool added = false;
+        try
+        {
+            DangerousAddRef(ref added);
+            return action((int)handle);
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+        finally
+        {
+            if (added)
+            {
+                DangerousRelease();
+            }
+        }
+    }
+}

@@ -19,10 +19,10 @@ internal sealed class Session : IDisposable
     private readonly object _gate = new();
     private readonly MarkerScanner _scanner;
     private readonly string _nonce;
-    private readonly int _master;
-    private readonly int _commands;
+    private readonly Fd _master;
+    private readonly Fd _commands;
     // Our own handle on the terminal's slave side, to repair its modes before each command.
-    private int _slave;
+    private readonly Fd _slave;
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _readerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _seq;
@@ -44,12 +44,12 @@ internal sealed class Session : IDisposable
 
     private Session(string id, string kind, int pid, int master, int slave, int commands, string nonce, string? cwd)
     {
-        _slave = slave;
+        _slave = new Fd(slave);
         Id = id;
         Kind = kind;
         Pid = pid;
-        _master = master;
-        _commands = commands;
+        _master = new Fd(master);
+        _commands = new Fd(commands);
         _nonce = nonce;
         _scanner = new MarkerScanner(nonce);
         Cwd = cwd;
@@ -169,12 +169,22 @@ internal sealed class Session : IDisposable
         {
             while (true)
             {
-                nint n;
-                fixed (byte* p = buffer)
+                nint n = -1;
+                int errno = 0;
+                bool open = _master.Use(fd =>
                 {
-                    n = Native.read(_master, p, buffer.Length);
+                    fixed (byte* p = buffer)
+                    {
+                        n = Native.read(fd, p, buffer.Length);
+                    }
+                    errno = n < 0 ? System.Runtime.InteropServices.Marshal.GetLastPInvokeError() : 0;
+                    return true;
+                });
+                if (!open)
+                {
+                    break;
                 }
-                if (n < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Native.EINTR)
+                if (n < 0 && errno == Native.EINTR)
                 {
                     continue;
                 }
@@ -293,25 +303,25 @@ internal sealed class Session : IDisposable
             LastUsedAt = DateTimeOffset.UtcNow;
         }
         var body = Encoding.UTF8.GetBytes(request.Command);
-        int slave = _slave;
-        if (slave >= 0)
+        _slave.Use(fd =>
         {
             try
             {
-                Native.EnsureTerminalModes(slave);
+                Native.EnsureTerminalModes(fd);
             }
             catch (IOException)
             {
                 // The terminal is going away with the session; the run will report it.
             }
-        }
+            return true;
+        });
         _ = Task.Run(() =>
         {
             bool ok;
             if (Kind == SessionKinds.Python)
             {
                 var header = Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{run.CommandSeq} {body.Length}\n"));
-                ok = Native.WriteAll(_commands, header) && Native.WriteAll(_commands, body);
+                ok = _commands.Use(fd => Native.WriteAll(fd, header) && Native.WriteAll(fd, body));
             }
             else
             {
@@ -323,7 +333,7 @@ internal sealed class Session : IDisposable
                 var framed = new byte[body.Length + 1];
                 body.CopyTo(framed, 0);
                 framed[^1] = _nulFraming ? (byte)0 : (byte)'x';
-                ok = ok && Native.WriteAll(_commands, framed);
+                ok = ok && _commands.Use(fd => Native.WriteAll(fd, framed));
             }
             if (!ok)
             {
@@ -389,7 +399,12 @@ internal sealed class Session : IDisposable
         {
             return;
         }
-        int fg = Native.tcgetpgrp(_master);
+        int fg = -1;
+        _master.Use(fd =>
+        {
+            fg = Native.tcgetpgrp(fd);
+            return true;
+        });
         if (fg > 0 && fg != Pid && Kind == SessionKinds.Shell)
         {
             Native.kill(-fg, Native.SIGKILL);
@@ -433,17 +448,10 @@ internal sealed class Session : IDisposable
         }
     }
 
-    private bool WriteTerminal(ReadOnlySpan<byte> data) => Native.WriteAll(_master, data);
+    private bool WriteTerminal(byte[] data) => _master.Use(fd => Native.WriteAll(fd, data));
 
     // Once closed, the reader sees EIO as soon as the last process holding the terminal is gone.
-    private void CloseSlave()
-    {
-        int fd = Interlocked.Exchange(ref _slave, -1);
-        if (fd >= 0)
-        {
-            Native.close(fd);
-        }
-    }
+    private void CloseSlave() => _slave.Dispose();
 
     /// <summary>SIGKILL every process of the terminal session (background jobs included).</summary>
     private void KillProcesses()
@@ -467,9 +475,9 @@ internal sealed class Session : IDisposable
             KillProcesses();
         }
         CloseSlave();
-        Native.close(_commands);
+        _commands.Dispose();
         // The reader thread ends with EIO once every holder of the terminal is gone; then the master closes.
-        _readerDone.Task.ContinueWith(_ => Native.close(_master), TaskScheduler.Default);
+        _readerDone.Task.ContinueWith(_ => _master.Dispose(), TaskScheduler.Default);
     }
 
     /// <summary>One command in flight: captured output, optional live stream, completion.</summary>

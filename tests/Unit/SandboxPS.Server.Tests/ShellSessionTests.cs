@@ -502,3 +502,27 @@ public sealed class TerminalRepairTests(ServerFixture fixture) : IClassFixture<S
         Assert.Equal("once\n", File.ReadAllText(file));
     }
 }
+
+public sealed class SessionDeleteTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    [Fact(Timeout = 30000)]
+    public async Task DeleteWhileRunning_RunEnds_OtherSessionsUnaffected()
+    {
+        var server = fixture.Server;
+        var other = await server.CreateSessionAsync(new SandboxPS.Protocol.CreateSessionRequest());
+        for (int round = 0; round < 5; round++)
+        {
+            var s = await server.CreateSessionAsync(new SandboxPS.Protocol.CreateSessionRequest());
+            var run = server.Http.PostAsync($"/v1/sessions/{s.Id}/run", System.Net.Http.Json.JsonContent.Create(
+                new SandboxPS.Protocol.RunRequest { Command = "echo begin; sleep 30" }, SandboxPS.Protocol.ProtocolJsonContext.Default.RunRequest));
+            await Task.Delay(100 * round);
+            using (var d = await server.Http.DeleteAsync($"/v1/sessions/{s.Id}"))
+            {
+                await ServerProcess.Expect(d, System.Net.HttpStatusCode.NoContent);
+            }
+            using var response = await run.WaitAsync(TimeSpan.FromSeconds(15));
+            Assert.True(response.StatusCode is System.Net.HttpStatusCode.OK or System.Net.HttpStatusCode.NotFound, response.StatusCode.ToString());
+        }
+        Assert.Equal("still\n", (await server.RunAsync("echo still", other.Id)).Output);
+    }
+}
