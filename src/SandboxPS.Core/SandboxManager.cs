@@ -42,6 +42,12 @@ public sealed class SandboxManager
         }
     }
 
+    /// <summary>Grace the opportunistic reaper of this instance uses (tests shorten it).</summary>
+    internal TimeSpan OpportunisticReapGrace { get; init; } = ReapGrace;
+
+    /// <summary>How often this instance reaps per provider (tests shorten it).</summary>
+    internal TimeSpan OpportunisticReapInterval { get; init; } = ReapInterval;
+
     /// <summary>Provider names in registration order.</summary>
     public IReadOnlyCollection<string> ProviderNames => _order.AsReadOnly();
 
@@ -135,7 +141,7 @@ public sealed class SandboxManager
         }
     }
 
-    private static SandboxNotRunningException NotRunning(Sandbox sandbox, SandboxStatus status)
+    internal static SandboxNotRunningException NotRunning(Sandbox sandbox, SandboxStatus status)
     {
         var lines = status.LastLogLines ?? [];
         var code = status.ExitCode is { } c ? $" (exit code {c.ToString(CultureInfo.InvariantCulture)})" : "";
@@ -305,7 +311,7 @@ public sealed class SandboxManager
     private async Task ReapOpportunisticallyAsync(ISandboxProvider provider, CancellationToken ct)
     {
         var now = DateTime.UtcNow;
-        if (_lastReap.TryGetValue(provider.Name, out var last) && now - last < ReapInterval)
+        if (_lastReap.TryGetValue(provider.Name, out var last) && now - last < OpportunisticReapInterval)
         {
             return;
         }
@@ -314,7 +320,7 @@ public sealed class SandboxManager
         budget.CancelAfter(TimeSpan.FromSeconds(2));
         try
         {
-            var cutoff = DateTimeOffset.UtcNow - ReapGrace;
+            var cutoff = DateTimeOffset.UtcNow - OpportunisticReapGrace;
             var doomed = new List<Sandbox>();
             await foreach (var sandbox in provider.ListAsync(null, budget.Token).ConfigureAwait(false))
             {

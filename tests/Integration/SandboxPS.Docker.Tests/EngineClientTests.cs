@@ -75,6 +75,15 @@ public sealed class EngineClientTests
         Assert.Contains(host, ex.Message);
     }
 
+    [Theory]
+    [InlineData("busybox", "busybox", "latest")]
+    [InlineData("python:3.12-slim", "python", "3.12-slim")]
+    [InlineData("registry:5000/team/img", "registry:5000/team/img", "latest")]
+    [InlineData("registry:5000/team/img:v2", "registry:5000/team/img", "v2")]
+    [InlineData("img@sha256:abc", "img", "sha256:abc")]
+    public void SplitReference_SeparatesRepositoryAndTag(string image, string repository, string tag) =>
+        Assert.Equal((repository, tag), DockerProvider.SplitReference(image));
+
     [Fact]
     public void Parse_Tcp_DefaultsPortsAndTls()
     {

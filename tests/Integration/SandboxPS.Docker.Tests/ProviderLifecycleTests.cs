@@ -106,7 +106,12 @@ public sealed class ProviderLifecycleTests(DockerFixture fixture) : IClassFixtur
         var ex = await Assert.ThrowsAsync<SandboxException>(() =>
             Provider.CreateAsync(fixture.Spec("sandboxps/does-not-exist:never", s => s.Name = name), cts.Token));
         Assert.Equal("DockerImageNotFound", ex.ErrorId);
+        Assert.Contains("pulling it failed", ex.Message); // no registry is reachable here
         Assert.Null(await Provider.GetAsync(name, cts.Token));
+        var never = await Assert.ThrowsAsync<SandboxException>(() =>
+            Provider.CreateAsync(fixture.Spec("sandboxps/does-not-exist:never", s => s.ProviderOptions["pull"] = "never"), cts.Token));
+        Assert.Equal("DockerImageNotFound", never.ErrorId);
+        Assert.DoesNotContain("pulling", never.Message);
     }
 
     [Fact(Timeout = 300_000)]
@@ -165,6 +170,7 @@ public sealed class ProviderLifecycleTests(DockerFixture fixture) : IClassFixtur
         { "InvalidSpec", "--image", s => s.Image = null },
         { "InvalidSpec", "--image/--runtime", s => s.Runtime = "python-minimal" },
         { "InvalidProviderOption", "init", s => s.ProviderOptions["init"] = "maybe" },
+        { "InvalidProviderOption", "pull", s => s.ProviderOptions["pull"] = "sometimes" },
         { "InvalidProviderOption", "--provider-option", s => s.ProviderOptions["privileged"] = "true" },
     };
 

@@ -117,6 +117,22 @@ public sealed class ProcessProviderTests : IAsyncLifetime
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Create_ReapsSandboxesPastTheirExpiry_Opportunistically()
+    {
+        var manager = new SandboxManager([_state.NewProvider()]) { OpportunisticReapGrace = TimeSpan.Zero, OpportunisticReapInterval = TimeSpan.Zero };
+        var old = await manager.CreateAsync("process", new SandboxSpec { TimeToLive = TimeSpan.FromSeconds(1) }, Guard.Minutes(1));
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while ((await manager.GetStatusAsync(old)).State is not SandboxState.Stopped && DateTime.UtcNow < until)
+        {
+            await Task.Delay(100);
+        }
+        var fresh = await manager.CreateAsync("process", new SandboxSpec(), Guard.Minutes(1));
+        Assert.Equal(SandboxState.Gone, (await manager.GetStatusAsync(old)).State);
+        Assert.NotEqual(SandboxState.Gone, (await manager.GetStatusAsync(fresh)).State);
+        await manager.RemoveAsync(fresh);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task AnotherProviderInstance_FindsItByName_RecoversTheToken_AndDrivesIt()
     {
         var creator = _state.NewManager();

@@ -44,7 +44,7 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
     private const string SocketFileName = "server.sock";
     private const int FailureLogLines = 20;
 
-    private static readonly string[] KnownOptions = ["init"];
+    private static readonly string[] KnownOptions = ["init", "pull"];
 
     private readonly Lazy<DockerEngineClient> _engine;
     private readonly Lazy<RuntimeBuilder> _runtimes;
@@ -140,6 +140,7 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
         var expires = created + ttl;
         var useUnixSocket = spec.NetworkMode is "none" or "host";
         var init = spec.ProviderOptions.TryGetValue("init", out var initText) && ParseBool(initText, "init");
+        var pull = !spec.ProviderOptions.TryGetValue("pull", out var pullText) || pullText.Trim().Equals("missing", StringComparison.OrdinalIgnoreCase);
 
         var labels = SandboxLabelBuilder.Build(id, name, created, expires, spec.Labels.Concat(_scopeLabels), runtimeName);
 
@@ -238,9 +239,21 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
             {
                 CreateRunDirectory(runDirectory, nonRootUser);
             }
-            var createdContainer = await Engine.PostJsonAsync("/containers/create?name=" + DockerEngineClient.Q(name), request,
-                DockerJsonContext.Default.ContainerCreateRequest, DockerJsonContext.Default.ContainerCreateResponse,
-                CreateErrors(name, image!), cancellationToken).ConfigureAwait(false);
+            ContainerCreateResponse createdContainer;
+            try
+            {
+                createdContainer = await Engine.PostJsonAsync("/containers/create?name=" + DockerEngineClient.Q(name), request,
+                    DockerJsonContext.Default.ContainerCreateRequest, DockerJsonContext.Default.ContainerCreateResponse,
+                    CreateErrors(name, image!), cancellationToken).ConfigureAwait(false);
+            }
+            catch (SandboxException ex) when (pull && ex.ErrorId == ImageNotFoundId)
+            {
+                // As 'docker run' does: pull a missing image once, then create again.
+                await PullAsync(image!, name, ex, cancellationToken).ConfigureAwait(false);
+                createdContainer = await Engine.PostJsonAsync("/containers/create?name=" + DockerEngineClient.Q(name), request,
+                    DockerJsonContext.Default.ContainerCreateRequest, DockerJsonContext.Default.ContainerCreateResponse,
+                    CreateErrors(name, image!), cancellationToken).ConfigureAwait(false);
+            }
             containerId = createdContainer.Id;
             _containerIds[id] = containerId;
 
@@ -471,6 +484,62 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
         }
     }
 
+    private const string ImageNotFoundId = "DockerImageNotFound";
+
+    /// <summary><c>POST /images/create</c>; a failure (no registry, no such image) keeps the create's error as its inner one.</summary>
+    private async Task PullAsync(string image, string name, SandboxException notFound, CancellationToken ct)
+    {
+        var (repository, tag) = SplitReference(image);
+        var path = "/images/create?fromImage=" + DockerEngineClient.Q(repository) + (tag is null ? "" : "&tag=" + DockerEngineClient.Q(tag));
+        string? error = null;
+        try
+        {
+            using var response = await Engine.SendStreamingAsync(HttpMethod.Post, path, null, null, ct).ConfigureAwait(false);
+            await using var stream = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+            using var reader = new StreamReader(stream);
+            while (await reader.ReadLineAsync(ct).ConfigureAwait(false) is { } line)
+            {
+                if (line.Length == 0)
+                {
+                    continue;
+                }
+                try
+                {
+                    var message = System.Text.Json.JsonSerializer.Deserialize(line, DockerJsonContext.Default.BuildMessage);
+                    error ??= message?.ErrorDetail?.Message ?? message?.Error;
+                }
+                catch (System.Text.Json.JsonException)
+                {
+                }
+            }
+        }
+        catch (SandboxException ex) when (ex.Kind is SandboxErrorKind.NotFound or SandboxErrorKind.InvalidArgument or SandboxErrorKind.Internal
+                                          or SandboxErrorKind.Unauthorized)
+        {
+            error = ex.Message;
+        }
+        if (error is not null)
+        {
+            throw new SandboxException(SandboxErrorKind.NotFound, ImageNotFoundId,
+                $"Image '{image}' is not present on the engine and pulling it failed: {error.Trim()}", name, notFound)
+            {
+                RecommendedAction = $"Build or load the image first (docker build -t {image} . / docker load), or check its name.",
+            };
+        }
+    }
+
+    /// <summary><c>repo[:tag]</c> or <c>repo@digest</c> → (repository, tag or digest); a port colon is not a tag.</summary>
+    internal static (string Repository, string? Tag) SplitReference(string image)
+    {
+        var at = image.IndexOf('@');
+        if (at > 0)
+        {
+            return (image[..at], image[(at + 1)..]);
+        }
+        var colon = image.LastIndexOf(':');
+        return colon > image.LastIndexOf('/') && colon > 0 ? (image[..colon], image[(colon + 1)..]) : (image, "latest");
+    }
+
     // ---- mapping --------------------------------------------------------------------------------
 
     private Sandbox ToSandbox(ContainerInspect inspect, IReadOnlyDictionary<string, string>? knownLabels = null)
@@ -601,6 +670,11 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
         {
             ParseBool(init, "init");
         }
+        if (spec.ProviderOptions.TryGetValue("pull", out var pull) && pull.Trim().ToLowerInvariant() is not ("missing" or "never"))
+        {
+            throw new SandboxException(SandboxErrorKind.InvalidArgument, SandboxErrorIds.InvalidProviderOption,
+                $"Option 'pull' must be 'missing' (pull an image that is not present; the default) or 'never', not '{Printable(pull)}'.", "pull");
+        }
     }
 
     private static string Printable(string text) => text.Replace("\n", "\\n", StringComparison.Ordinal).Replace("\r", "\\r", StringComparison.Ordinal);
@@ -629,7 +703,7 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
     {
         Overrides = new Dictionary<HttpStatusCode, (SandboxErrorKind, string)>
         {
-            [HttpStatusCode.NotFound] = (SandboxErrorKind.NotFound, "DockerImageNotFound"),
+            [HttpStatusCode.NotFound] = (SandboxErrorKind.NotFound, ImageNotFoundId),
             [HttpStatusCode.Conflict] = (SandboxErrorKind.AlreadyExists, SandboxErrorIds.SandboxNameInUse),
         },
         Target = name,
