@@ -158,6 +158,24 @@ internal sealed class CliContext(SandboxManager manager)
     public CliOutput Output(ParseResult parse) =>
         new(parse.GetValue(CliApp.JsonOption), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
 
+    /// <summary>
+    /// Resolves a sandbox to act in; one that has stopped or failed is reported at once with its exit code
+    /// and last output lines (instead of a connection error).
+    /// </summary>
+    public async Task<Sandbox> ResolveRunningAsync(string key, CancellationToken ct)
+    {
+        var sandbox = await Manager.ResolveAsync(key, null, ct).ConfigureAwait(false);
+        if (sandbox.State is SandboxState.Stopped or SandboxState.Failed or SandboxState.Gone)
+        {
+            var status = await Manager.GetStatusAsync(sandbox, ct).ConfigureAwait(false);
+            if (status.State is SandboxState.Stopped or SandboxState.Failed or SandboxState.Gone)
+            {
+                throw SandboxManager.NotRunning(sandbox, status);
+            }
+        }
+        return sandbox;
+    }
+
     /// <summary>Runs an action; sandboxps errors become exit 125 with the error line.</summary>
     public static Func<ParseResult, CancellationToken, Task<int>> Guard(CliContext context, Func<ParseResult, CliOutput, CancellationToken, Task<int>> body) =>
         async (parse, ct) =>

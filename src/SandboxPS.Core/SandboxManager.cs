@@ -141,7 +141,7 @@ public sealed class SandboxManager
         }
     }
 
-    private static SandboxNotRunningException NotRunning(Sandbox sandbox, SandboxStatus status)
+    internal static SandboxNotRunningException NotRunning(Sandbox sandbox, SandboxStatus status)
     {
         var lines = status.LastLogLines ?? [];
         var code = status.ExitCode is { } c ? $" (exit code {c.ToString(CultureInfo.InvariantCulture)})" : "";

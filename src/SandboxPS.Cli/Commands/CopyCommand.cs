@@ -38,7 +38,7 @@ internal static class CopyCommand
             var clock = Stopwatch.StartNew();
             if (dstRemote is { } to)
             {
-                var sandbox = await context.Manager.ResolveAsync(to.Sandbox, null, ct).ConfigureAwait(false);
+                var sandbox = await context.ResolveRunningAsync(to.Sandbox, ct).ConfigureAwait(false);
                 var client = await context.Manager.GetClientAsync(sandbox, ct).ConfigureAwait(false);
                 var result = await client.CopyToSandboxAsync(src, to.Path, ct).ConfigureAwait(false);
                 if (output.Json)
@@ -53,7 +53,7 @@ internal static class CopyCommand
             else
             {
                 var from = srcRemote!.Value;
-                var sandbox = await context.Manager.ResolveAsync(from.Sandbox, null, ct).ConfigureAwait(false);
+                var sandbox = await context.ResolveRunningAsync(from.Sandbox, ct).ConfigureAwait(false);
                 var client = await context.Manager.GetClientAsync(sandbox, ct).ConfigureAwait(false);
                 var entries = await TarCopy.CopyFromSandboxAsync(client, from.Path, dst, ct).ConfigureAwait(false);
                 if (output.Json)

@@ -22,7 +22,7 @@ internal static class EditCommand
         command.Options.Add(newText);
         command.SetAction(CliContext.Guard(context, async (parse, output, ct) =>
         {
-            var sandbox = await context.Manager.ResolveAsync(parse.GetValue(sandboxArg)!, null, ct).ConfigureAwait(false);
+            var sandbox = await context.ResolveRunningAsync(parse.GetValue(sandboxArg)!, ct).ConfigureAwait(false);
             var client = await context.Manager.GetClientAsync(sandbox, ct).ConfigureAwait(false);
             var result = await client.EditAsync(new EditRequest
             {

@@ -26,7 +26,7 @@ internal static class ExecCommand
         {
             var words = parse.GetValue(commandArg) ?? [];
             var seconds = ValidateTimeout(parse.GetValue(timeout));
-            var sandbox = await context.Manager.ResolveAsync(parse.GetValue(sandboxArg)!, null, ct).ConfigureAwait(false);
+            var sandbox = await context.ResolveRunningAsync(parse.GetValue(sandboxArg)!, ct).ConfigureAwait(false);
             return await RunInSandboxAsync(context, output, sandbox, parse.GetValue(session), JoinCommand(words), seconds, ct).ConfigureAwait(false);
         }));
         return command;

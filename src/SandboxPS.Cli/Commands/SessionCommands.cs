@@ -39,7 +39,7 @@ internal static class SessionCommands
         command.Options.Add(cwd);
         command.SetAction(CliContext.Guard(context, async (parse, output, ct) =>
         {
-            var sandbox = await context.Manager.ResolveAsync(parse.GetValue(sandboxArg)!, null, ct).ConfigureAwait(false);
+            var sandbox = await context.ResolveRunningAsync(parse.GetValue(sandboxArg)!, ct).ConfigureAwait(false);
             var client = await context.Manager.GetClientAsync(sandbox, ct).ConfigureAwait(false);
             var info = await client.CreateSessionAsync(new CreateSessionRequest
             {
@@ -73,7 +73,7 @@ internal static class SessionCommands
         command.Arguments.Add(sandboxArg);
         command.SetAction(CliContext.Guard(context, async (parse, output, ct) =>
         {
-            var sandbox = await context.Manager.ResolveAsync(parse.GetValue(sandboxArg)!, null, ct).ConfigureAwait(false);
+            var sandbox = await context.ResolveRunningAsync(parse.GetValue(sandboxArg)!, ct).ConfigureAwait(false);
             var client = await context.Manager.GetClientAsync(sandbox, ct).ConfigureAwait(false);
             var sessions = await client.ListSessionsAsync(ct).ConfigureAwait(false);
             if (output.Json)
@@ -105,7 +105,7 @@ internal static class SessionCommands
         command.Arguments.Add(idArg);
         command.SetAction(CliContext.Guard(context, async (parse, output, ct) =>
         {
-            var sandbox = await context.Manager.ResolveAsync(parse.GetValue(sandboxArg)!, null, ct).ConfigureAwait(false);
+            var sandbox = await context.ResolveRunningAsync(parse.GetValue(sandboxArg)!, ct).ConfigureAwait(false);
             var client = await context.Manager.GetClientAsync(sandbox, ct).ConfigureAwait(false);
             var id = parse.GetValue(idArg)!;
             await client.DeleteSessionAsync(id, ct).ConfigureAwait(false);

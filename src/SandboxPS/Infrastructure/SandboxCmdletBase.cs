@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Management.Automation;
 using SandboxPS.Core;
 using SandboxPS.Core.Automation;
@@ -18,7 +17,7 @@ namespace SandboxPS.Commands;
 public abstract class SandboxCmdletBase : PSCmdlet, IDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
-    private BlockingCollection<PumpItem>? _pump;
+    private PipelinePump? _pump;
     private bool _disposed;
 
     /// <summary>Cancelled when the pipeline stops; pass it to every core call.</summary>
@@ -172,97 +171,34 @@ public abstract class SandboxCmdletBase : PSCmdlet, IDisposable
     private void Post(Action write, Action? abandon = null)
     {
         var pump = _pump ?? throw new InvalidOperationException("Write requested outside of a processing phase.");
-        try
-        {
-            pump.Add(new PumpItem(write, abandon));
-        }
-        catch (InvalidOperationException)
-        {
-            // The pipeline thread stopped pumping: the pipeline is stopping or the phase failed.
-            abandon?.Invoke();
-            throw new OperationCanceledException(StopToken);
-        }
+        pump.Post(write, abandon);
     }
 
     private void Run(Func<CancellationToken, Task> body)
     {
-        var pump = new BlockingCollection<PumpItem>();
+        var pump = new PipelinePump();
         _pump = pump;
-        var work = Task.Run(async () =>
-        {
-            try
-            {
-                await body(StopToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                pump.CompleteAdding();
-            }
-        });
         try
         {
-            try
+            pump.Run(body, StopToken, CancelQuietly);
+        }
+        catch (OperationCanceledException ex) when (StopToken.IsCancellationRequested && ErrorClassifier.Classify(ex, stopping: true) is null)
+        {
+            // Ctrl+C (or Select-Object -First upstream): a stop is never an error.
+            throw new PipelineStoppedException();
+        }
+        catch (Exception ex) when (ex is not IContainsErrorRecord && ex is not PipelineStoppedException)
+        {
+            var error = ErrorClassifier.Classify(ex, StopToken.IsCancellationRequested);
+            if (error is null)
             {
-                foreach (var item in pump.GetConsumingEnumerable(StopToken))
-                {
-                    item.Write();
-                }
-            }
-            catch (OperationCanceledException) when (StopToken.IsCancellationRequested)
-            {
-                // Ctrl+C: give the body a moment to unwind (it sees the same token); a stop is never an error.
-                Drain(pump, work);
                 throw new PipelineStoppedException();
             }
-            catch
-            {
-                // A write failed on the pipeline thread, e.g. the StopUpstreamCommandsException of
-                // Select-Object -First: stop our async work too, and let PowerShell see the original.
-                CancelQuietly();
-                Drain(pump, work);
-                throw;
-            }
-
-            try
-            {
-                work.GetAwaiter().GetResult();
-            }
-            catch (Exception ex) when (ex is not IContainsErrorRecord && ex is not PipelineStoppedException)
-            {
-                var error = ErrorClassifier.Classify(ex, StopToken.IsCancellationRequested);
-                if (error is null)
-                {
-                    throw new PipelineStoppedException();
-                }
-                ThrowTerminatingError(ErrorRecordFactory.Create(error, error.Target));
-            }
+            ThrowTerminatingError(ErrorRecordFactory.Create(error, error.Target));
         }
         finally
         {
             _pump = null;
-        }
-    }
-
-    private void Drain(BlockingCollection<PumpItem> pump, Task work)
-    {
-        try
-        {
-            pump.CompleteAdding();
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-        foreach (var item in pump.GetConsumingEnumerable())
-        {
-            item.Abandon?.Invoke();
-        }
-        // Bounded: a core call that ignores cancellation must not hang the pipeline.
-        try
-        {
-            work.Wait(TimeSpan.FromSeconds(2));
-        }
-        catch (AggregateException)
-        {
         }
     }
 
@@ -299,5 +235,4 @@ public abstract class SandboxCmdletBase : PSCmdlet, IDisposable
         }
     }
 
-    private sealed record PumpItem(Action Write, Action? Abandon);
 }

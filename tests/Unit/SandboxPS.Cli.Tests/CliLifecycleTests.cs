@@ -85,7 +85,9 @@ public sealed class CliLifecycleTests : IAsyncLifetime
 
         var exec = await _cli.RunAsync("exec", "victim", "--", "true");
         Assert.Equal(125, exec.ExitCode);
-        Assert.StartsWith("error: SandboxServerUnreachable: ", exec.Stderr);
+        Assert.StartsWith("error: SandboxNotRunning: ", exec.Stderr);
+        Assert.Contains("exit code 137", exec.Stderr);
+        Assert.Contains("\"listening\"", exec.Stderr);   // its last output lines
 
         var expired = await _cli.RunAsync("rm", "--expired", "--provider", "process", "--json");
         Assert.Equal(id, Assert.Single(expired.JsonLines).GetProperty("id").GetString());
