@@ -73,7 +73,12 @@ def _sbx_main():
             rc = c if isinstance(c, int) else (0 if c is None else 1)
             if not isinstance(c, (int, type(None))):
                 print(c, file=sys.stderr)
-            mark(seq, rc)
+            # No marker: the run ends with the process, so the session is already marked exited then.
+            for s in (sys.stdout, sys.stderr):
+                try:
+                    s.flush()
+                except Exception:
+                    pass
             os._exit(rc)
         except KeyboardInterrupt as e:
             traceback.print_exception(type(e), e, user_tb(e.__traceback__))
