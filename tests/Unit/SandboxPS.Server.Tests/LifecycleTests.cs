@@ -12,19 +12,19 @@ public sealed class LifecycleTests
     [Fact(Timeout = 30000)]
     public async Task IdleTimeout_ExitsWithZeroAfterQuietPeriod()
     {
-        await using var server = await ServerProcess.StartAsync(["--listen", "127.0.0.1:0", "--idle-timeout", "1s"]);
+        await using var server = await ServerProcess.StartAsync(["--listen", "127.0.0.1:0", "--idle-timeout", "3s"]);
         var info = await server.GetAsync("/v1/info", ProtocolJsonContext.Default.InfoResponse);
-        Assert.Equal(1, info.IdleTimeoutSeconds);
-        Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Equal(3, info.IdleTimeoutSeconds);
+        Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(20)));
     }
 
     [Fact(Timeout = 30000)]
     public async Task IdleTimeout_RunningCommandKeepsServerAlive()
     {
-        await using var server = await ServerProcess.StartAsync(["--listen", "127.0.0.1:0", "--idle-timeout", "1"]);
-        var r = await server.RunAsync("sleep 2.5; echo survived");
+        await using var server = await ServerProcess.StartAsync(["--listen", "127.0.0.1:0", "--idle-timeout", "3"]);
+        var r = await server.RunAsync("sleep 5; echo survived");
         Assert.Equal("survived\n", r.Output);
-        Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(20)));
     }
 
     [Fact(Timeout = 30000)]
