@@ -173,7 +173,9 @@ internal static class FileRoutes
                 var buffer = new byte[128 * 1024];
                 while (true)
                 {
-                    int n = await ctx.Request.Body.ReadAsync(buffer, ctx.RequestAborted);
+                    // Fill the whole buffer before writing: one body read returns ~8 KiB, and one
+                    // write per read made a 100 MB upload cost ~12,600 write calls (strace, bench).
+                    int n = await ctx.Request.Body.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, ctx.RequestAborted);
                     if (n == 0)
                     {
                         break;
