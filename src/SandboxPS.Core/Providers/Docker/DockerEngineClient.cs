@@ -7,6 +7,8 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 
+using SandboxPS.Core.Internal;
+
 namespace SandboxPS.Core.Providers.Docker;
 
 /// <summary>
@@ -37,20 +39,7 @@ internal sealed class DockerEngineClient : IDisposable
         };
         if (endpoint.UnixSocketPath is { } socketPath)
         {
-            handler.ConnectCallback = async (_, ct) =>
-            {
-                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), ct).ConfigureAwait(false);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            };
+            handler.ConnectCallback = UnixSocketConnector.For(socketPath);
         }
         if (endpoint.TlsVerify)
         {
