@@ -89,6 +89,41 @@ public sealed class ProviderFeatureTests(DockerFixture fixture, Xunit.Abstractio
         Assert.False(Directory.Exists(socketDirectory), $"{socketDirectory} should be gone");
     }
 
+    private async Task<ContainerInspect> InspectAsync(Sandbox sandbox, CancellationToken ct) =>
+        await Provider.Engine.GetJsonAsync("/containers/" + DockerEngineClient.Q(sandbox.Name) + "/json",
+            DockerJsonContext.Default.ContainerInspect, null, ct);
+
+    [Fact(Timeout = 300_000)]
+    public Task LocalEngine_Default_BindMountsTheServerReadOnly_NonRootRunsIt() =>
+        WithSandboxAsync(fixture.Spec(DockerFixture.Busybox, s => s.User = "65534:65534"), async (sandbox, http, ct) =>
+        {
+            var inspect = await InspectAsync(sandbox, ct);
+            var binds = inspect.HostConfig?.Binds ?? [];
+            Assert.Contains(ServerBinary.Locate() + ":" + DockerProvider.ContainerServerPath + ":ro", binds);
+            Assert.True(inspect.HostConfig?.Mounts is null or { Count: 0 }, "no anonymous volume for the server");
+            var result = await TestHelpers.ShellAsync(http, "id -u; ls -l /.sandboxps/sandboxps-server | cut -c1-10; echo x >> /.sandboxps/sandboxps-server || echo refused", ct);
+            Assert.Equal(0, result.ExitCode);
+            Assert.Equal("65534\n-rwxr-xr-x\nrefused\n", result.Stdout);
+        });
+
+    [Fact(Timeout = 300_000)]
+    public Task ServerMountCopy_ReadOnlyRoot_CopiesTheServerThroughTheArchiveApi() =>
+        WithSandboxAsync(fixture.Spec(DockerFixture.Busybox, s =>
+        {
+            s.ProviderOptions["serverMount"] = "copy";
+            s.ReadOnlyRootFilesystem = true;
+        }), async (sandbox, http, ct) =>
+        {
+            var inspect = await InspectAsync(sandbox, ct);
+            Assert.DoesNotContain(inspect.HostConfig?.Binds ?? [], b => b.Contains(DockerProvider.ContainerServerPath, StringComparison.Ordinal));
+            var volume = Assert.Single(inspect.HostConfig?.Mounts ?? []);
+            Assert.Equal("volume", volume.Type);
+            Assert.Equal(DockerProvider.ContainerDirectory, volume.Target);
+            var result = await TestHelpers.ShellAsync(http, "test -x /.sandboxps/sandboxps-server && echo copied", ct);
+            Assert.Equal(0, result.ExitCode);
+            Assert.Equal("copied\n", result.Stdout);
+        });
+
     [Fact(Timeout = 300_000)]
     public Task NonRoot_OnDebian_RunsAsNobody() =>
         WithSandboxAsync(fixture.Spec(DockerFixture.Debian, s => s.User = "nobody"), async (_, http, ct) =>

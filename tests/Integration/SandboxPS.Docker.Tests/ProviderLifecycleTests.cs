@@ -171,6 +171,7 @@ public sealed class ProviderLifecycleTests(DockerFixture fixture) : IClassFixtur
         { "InvalidSpec", "--image/--runtime", s => s.Runtime = "python-minimal" },
         { "InvalidProviderOption", "init", s => s.ProviderOptions["init"] = "maybe" },
         { "InvalidProviderOption", "pull", s => s.ProviderOptions["pull"] = "sometimes" },
+        { "InvalidProviderOption", "serverMount", s => s.ProviderOptions["serverMount"] = "volume" },
         { "InvalidProviderOption", "--provider-option", s => s.ProviderOptions["privileged"] = "true" },
     };
 

@@ -11,7 +11,8 @@ namespace SandboxPS.Core.Providers.Docker;
 
 /// <summary>
 /// Sandboxes as containers of the local (or DOCKER_HOST) Docker engine. Works with any x64 Linux
-/// image: the static server is copied into the created container and is its entrypoint. The engine
+/// image: the static server is bind-mounted read-only (local engine) or copied (remote engine or
+/// serverMount=copy) into the created container and is its entrypoint. The engine
 /// is not contacted until the first call, so a machine without Docker only fails when Docker is used.
 /// </summary>
 /// <remarks>CLI: <c>sandboxps new --provider docker --image IMAGE</c>.</remarks>
@@ -44,7 +45,7 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
     private const string SocketFileName = "server.sock";
     private const int FailureLogLines = 20;
 
-    private static readonly string[] KnownOptions = ["init", "pull"];
+    private static readonly string[] KnownOptions = ["init", "pull", "serverMount"];
 
     private readonly Lazy<DockerEngineClient> _engine;
     private readonly Lazy<RuntimeBuilder> _runtimes;
@@ -141,6 +142,7 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
         var useUnixSocket = spec.NetworkMode is "none" or "host";
         var init = spec.ProviderOptions.TryGetValue("init", out var initText) && ParseBool(initText, "init");
         var pull = !spec.ProviderOptions.TryGetValue("pull", out var pullText) || pullText.Trim().Equals("missing", StringComparison.OrdinalIgnoreCase);
+        var bindServer = BindsServer(spec, name);
 
         var labels = SandboxLabelBuilder.Build(id, name, created, expires, spec.Labels.Concat(_scopeLabels), runtimeName);
 
@@ -194,11 +196,22 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
 
         var serverPort = ServerPort.ToString(CultureInfo.InvariantCulture) + "/tcp";
         var mounts = new List<ContainerMount>();
-        if (spec.ReadOnlyRootFilesystem)
+        var binds = new List<string>();
+        if (bindServer)
+        {
+            // A local engine sees this machine's files: the server is bind-mounted read-only (0755 on
+            // the host, so any container user can run it) instead of copied into every container.
+            binds.Add(ServerBinary.Locate() + ":" + ContainerServerPath + ":ro");
+        }
+        else if (spec.ReadOnlyRootFilesystem)
         {
             // The archive API refuses to write into a read-only root, but writes into volumes: the
             // server binary goes into an anonymous volume, removed with the container (v=1).
             mounts.Add(new ContainerMount { Type = "volume", Target = ContainerDirectory });
+        }
+        if (runDirectory is not null)
+        {
+            binds.Add(runDirectory + ":" + ContainerRunDirectory);
         }
         var request = new ContainerCreateRequest
         {
@@ -226,7 +239,7 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
                 {
                     [serverPort] = [new PortBinding { HostIp = "127.0.0.1", HostPort = "" }],
                 },
-                Binds = runDirectory is null ? null : [runDirectory + ":" + ContainerRunDirectory],
+                Binds = binds.Count == 0 ? null : binds,
                 Tmpfs = spec.ReadOnlyRootFilesystem ? new Dictionary<string, string> { ["/tmp"] = "rw,exec,nosuid,nodev,mode=1777" } : null,
                 Mounts = mounts.Count == 0 ? null : mounts,
             },
@@ -257,8 +270,9 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
             containerId = createdContainer.Id;
             _containerIds[id] = containerId;
 
-            using (var archive = new ByteArrayContent(spec.ReadOnlyRootFilesystem ? _serverArchiveFlat.Value : _serverArchive.Value))
+            if (!bindServer)
             {
+                using var archive = new ByteArrayContent(spec.ReadOnlyRootFilesystem ? _serverArchiveFlat.Value : _serverArchive.Value);
                 archive.Headers.ContentType = new MediaTypeHeaderValue("application/x-tar");
                 var target = spec.ReadOnlyRootFilesystem ? ContainerDirectory : "/";
                 await Engine.SendAsync(HttpMethod.Put, $"/containers/{containerId}/archive?path={DockerEngineClient.Q(target)}", archive,
@@ -675,6 +689,37 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
             throw new SandboxException(SandboxErrorKind.InvalidArgument, SandboxErrorIds.InvalidProviderOption,
                 $"Option 'pull' must be 'missing' (pull an image that is not present; the default) or 'never', not '{Printable(pull)}'.", "pull");
         }
+        if (spec.ProviderOptions.TryGetValue("serverMount", out var serverMount) && serverMount.Trim().ToLowerInvariant() is not ("bind" or "copy"))
+        {
+            throw new SandboxException(SandboxErrorKind.InvalidArgument, SandboxErrorIds.InvalidProviderOption,
+                $"Option 'serverMount' must be 'bind' (bind-mount the server read-only; the default on a local engine) or 'copy' (copy it in through the archive API; the default on a remote engine), not '{Printable(serverMount)}'.", "serverMount");
+        }
+    }
+
+    /// <summary>
+    /// Whether the server binary is bind-mounted (local engine, unless serverMount=copy) rather than
+    /// copied in through the archive API (remote engine, or serverMount=copy).
+    /// </summary>
+    private bool BindsServer(SandboxSpec spec, string name)
+    {
+        if (!spec.ProviderOptions.TryGetValue("serverMount", out var text))
+        {
+            return Engine.Endpoint.IsLocal;
+        }
+        if (text.Trim().Equals("copy", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+        if (!Engine.Endpoint.IsLocal)
+        {
+            throw new SandboxException(SandboxErrorKind.NotSupported, "ServerMountNeedsLocalEngine",
+                $"Option serverMount=bind mounts a file of this machine, which needs a local engine (DOCKER_HOST is {Engine.Endpoint.Display}).",
+                name)
+            {
+                RecommendedAction = "Use --provider-option serverMount=copy, or leave the option out.",
+            };
+        }
+        return true;
     }
 
     private static string Printable(string text) => text.Replace("\n", "\\n", StringComparison.Ordinal).Replace("\r", "\\r", StringComparison.Ordinal);
