@@ -283,7 +283,7 @@ public sealed class SandboxClient : IDisposable
             {
                 body.Position = s;
             }
-            var content = new StreamContent(new NonDisposingStream(body), 81920);
+            var content = new StreamContent(new ReadOnlyView(body), 81920);
             content.Headers.ContentType = new MediaTypeHeaderValue(mediaType);
             return content;
         }, operation, null, target, retry: start is not null,
@@ -524,38 +524,13 @@ public sealed class SandboxClient : IDisposable
             RecommendedAction = SandboxErrors.RecommendedActionFor(SandboxErrorIds.SandboxServerUnreachable),
         };
 
-    /// <summary>A response body stream that disposes its response with it.</summary>
-    private sealed class ResponseStream(Stream inner, HttpResponseMessage response) : Stream
+    /// <summary>
+    /// A read-only view of another stream that owns nothing: disposing it leaves the inner stream open
+    /// (HttpClient disposes request content, and the caller's stream must survive that).
+    /// </summary>
+    private class ReadOnlyView(Stream inner) : Stream
     {
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
-        public override int Read(Span<byte> buffer) => inner.Read(buffer);
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            inner.ReadAsync(buffer, offset, count, cancellationToken);
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-            inner.ReadAsync(buffer, cancellationToken);
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-                response.Dispose();
-            }
-            base.Dispose(disposing);
-        }
-    }
-
-    /// <summary>Keeps the caller's stream open when HttpClient disposes the request content.</summary>
-    private sealed class NonDisposingStream(Stream inner) : Stream
-    {
+        protected Stream Inner => inner;
         public override bool CanRead => inner.CanRead;
         public override bool CanSeek => false;
         public override bool CanWrite => false;
@@ -571,5 +546,19 @@ public sealed class SandboxClient : IDisposable
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
         public override void SetLength(long value) => throw new NotSupportedException();
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    /// <summary>A response body stream that disposes its body and its response with it.</summary>
+    private sealed class ResponseStream(Stream inner, HttpResponseMessage response) : ReadOnlyView(inner)
+    {
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                Inner.Dispose();
+                response.Dispose();
+            }
+            base.Dispose(disposing);
+        }
     }
 }
