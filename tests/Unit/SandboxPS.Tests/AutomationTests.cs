@@ -356,7 +356,9 @@ public class CompletionSourceTests
             await Task.Delay(Timeout.Infinite, CancellationToken.None); // ignores its token on purpose
             yield return ("never", "");
         }
-        var result = await Task.Run(() => CompletionSource.Complete(_ => Hang(), "", TimeSpan.FromMilliseconds(200)));
+        // 2 s (the completer's default budget): with 200 ms a thread pool busy with parallel test classes
+        // sometimes had not started the enumeration yet, and the completion was empty.
+        var result = await Task.Run(() => CompletionSource.Complete(_ => Hang(), "", TimeSpan.FromSeconds(2)));
         Assert.Equal(["first"], result.Select(r => r.CompletionText));
     }
 
