@@ -147,7 +147,9 @@ internal sealed class Session : IDisposable
             sb.Append("set +o history; unset HISTFILE PROMPT_COMMAND MAILCHECK; PS0=''; ");
         }
         sb.Append("PS1=''; PS2=''; ");
-        sb.Append("__sbx_m() { printf '\\036SBX%s:%s:%s:%s\\036' '").Append(nonce).Append("' \"$1\" \"$2\" \"$PWD\"; }; ");
+        // The marker also clears whatever prompt the command set (venv's activate, PROMPT_COMMAND):
+        // the shell prints it after the marker, where it would land in the next call's output.
+        sb.Append("__sbx_m() { PS1=''; PS2=''; PS0=''; unset PROMPT_COMMAND; printf '\\036SBX%s:%s:%s:%s\\036' '").Append(nonce).Append("' \"$1\" \"$2\" \"$PWD\"; }; ");
         // The first marker's exit code tells whether `read -d ''` works (1 = EOF: bash, ash) or not (dash).
         sb.Append("IFS= read -r -d '' __sbx_c </dev/null 2>/dev/null; __sbx_m 0 $?\n");
         return sb.ToString();

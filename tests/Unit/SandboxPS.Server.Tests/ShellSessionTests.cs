@@ -79,6 +79,21 @@ public sealed class ShellSessionTests(ServerFixture fixture) : IClassFixture<Ser
         Assert.Equal("100000\n", r.Output);
     }
 
+    [Fact(Timeout = 30000)]
+    public async Task PromptsSetByCommands_NeverLeakIntoLaterOutput()
+    {
+        // venv's activate, rc files and users set PS1/PROMPT_COMMAND; what the shell prints after a
+        // command's marker would otherwise land in whichever call comes next.
+        var id = await NewSessionAsync();
+        var set = await Server.RunAsync("PS1='PROMPT> '; PS2='MORE> '; PROMPT_COMMAND='echo from-prompt-command'", id);
+        Assert.Equal("", set.Output);
+        for (int i = 0; i < 20; i++)
+        {
+            var r = await Server.RunAsync($"echo {i}; if true\nthen echo two; fi", id);
+            Assert.Equal($"{i}\ntwo\n", r.Output);
+        }
+    }
+
     [Fact(Timeout = 60000)]
     public async Task Venv_ActivationPersists()
     {
