@@ -56,6 +56,8 @@ public static class ErrorIds
     public const string DirectoryNotEmpty = "DirectoryNotEmpty";
     /// <summary>400: the path is not a directory where one is needed (list, archive upload target, cwd).</summary>
     public const string NotADirectory = "NotADirectory";
+    /// <summary>400: reading a FIFO, socket or device as a file (a character or block device needs an explicit length).</summary>
+    public const string NotARegularFile = "NotARegularFile";
     /// <summary>500: anything unexpected; the detail says what.</summary>
     public const string InternalError = "InternalError";
 }

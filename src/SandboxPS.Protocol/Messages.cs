@@ -65,6 +65,8 @@ public sealed record SessionInfo
     public bool Busy { get; init; }
     public bool Alive { get; init; }
     public int Pid { get; init; }
+    /// <summary>The exit code of the session's process once it has ended (<see cref="Alive"/> false); null while alive.</summary>
+    public int? ExitCode { get; init; }
 }
 
 /// <summary><c>GET /v1/sessions</c>.</summary>

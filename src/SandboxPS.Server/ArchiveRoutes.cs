@@ -69,7 +69,8 @@ internal static class ArchiveRoutes
             await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.Directory, name + "/") { Mode = fi.UnixFileMode, ModificationTime = mtime }, ct);
             return true;
         }
-        if (!fi.Exists)
+        // FIFOs, sockets and devices are left out: opening a FIFO blocks, /dev/zero never ends.
+        if (!fi.Exists || Native.FileType(path) != Native.S_IFREG)
         {
             return false;
         }

@@ -23,6 +23,7 @@ internal static class FileRoutes
             {
                 throw new ApiException(400, ErrorIds.PathIsDirectory, $"'{path}' is a directory; use GET /v1/files/list or GET /v1/archive.");
             }
+            RequireRegularFile(path, allowDevice: length is not null);
             fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
         }
         catch (Exception ex) when (ex is not ApiException)
@@ -111,6 +112,7 @@ internal static class FileRoutes
             {
                 throw new ApiException(400, ErrorIds.PathIsDirectory, $"'{path}' is a directory, not a file.");
             }
+            RequireRegularFile(path, allowDevice: false);
             var info = new FileInfo(path);
             if (info.Exists && info.Length > MaxTextBytes)
             {
@@ -123,6 +125,28 @@ internal static class FileRoutes
         {
             throw FileErrors.Map(ex, path);
         }
+    }
+
+    /// <summary>
+    /// Refuses FIFOs and sockets (opening or reading them blocks until some other process writes) and,
+    /// unless <paramref name="allowDevice"/> (an explicit length), devices (/dev/zero never ends).
+    /// Missing files pass: the open that follows reports them.
+    /// </summary>
+    private static void RequireRegularFile(string path, bool allowDevice)
+    {
+        int type = Native.FileType(path);
+        if (type < 0 || type is Native.S_IFREG or Native.S_IFDIR)
+        {
+            return;
+        }
+        if (allowDevice && type is Native.S_IFCHR or Native.S_IFBLK)
+        {
+            return;
+        }
+        var hint = type is Native.S_IFCHR or Native.S_IFBLK
+            ? " Pass length=N to GET /v1/files to read N bytes of a device."
+            : " Read it with a command in a session instead (e.g. 'head -c N PATH'), which can be interrupted.";
+        throw new ApiException(400, ErrorIds.NotARegularFile, $"'{path}' is {Native.FileTypeName(type)}, not a regular file.{hint}");
     }
 
     public static async Task<Reply> Write(HttpContext ctx, ServerState state, string[] args, string? rid)
@@ -345,7 +369,7 @@ internal static class FileRoutes
             {
                 type = "directory";
             }
-            else if (fi.Exists)
+            else if (fi.Exists && Native.FileType(path) == Native.S_IFREG)
             {
                 type = "file";
                 size = fi.Length;

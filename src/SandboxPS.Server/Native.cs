@@ -85,7 +85,7 @@ internal static unsafe partial class Native
         return (master, Marshal.PtrToStringUTF8((nint)name)!);
     }
 
-    private const uint ICRNL = 0x100, ISIG = 0x1, ICANON = 0x2, IEXTEN = 0x8000;
+    private const uint ICRNL = 0x100, ISIG = 0x1, ICANON = 0x2, NOFLSH = 0x80, IEXTEN = 0x8000;
     private const int CcOffset = 17, VINTR = 0, VEOF = 4, VTIME = 5, VMIN = 6;
 
     /// <summary>Opens the terminal's slave side without making it our controlling terminal.</summary>
@@ -118,7 +118,9 @@ internal static unsafe partial class Native
         uint* flags = (uint*)t;
         uint iflag = (flags[0] & ~(IXON | IXOFF)) | IUTF8 | ICRNL;
         uint oflag = flags[1] & ~OPOST;
-        uint lflag = (flags[3] & ~(ECHO | ECHOE | ECHOK | ECHONL | ECHOCTL | ECHOKE)) | ISIG | ICANON | IEXTEN;
+        // NOFLSH: Ctrl-C must not flush the output the command printed that we have not read yet
+        // (the pty drops it); stale input is flushed explicitly instead (FlushInput).
+        uint lflag = (flags[3] & ~(ECHO | ECHOE | ECHOK | ECHONL | ECHOCTL | ECHOKE)) | ISIG | ICANON | IEXTEN | NOFLSH;
         byte* cc = t + CcOffset;
         if (iflag == flags[0] && oflag == flags[1] && lflag == flags[3] && cc[VINTR] == 3 && cc[VEOF] == 4 && cc[VMIN] == 1 && cc[VTIME] == 0)
         {
@@ -136,6 +138,11 @@ internal static unsafe partial class Native
             throw new IOException($"tcsetattr failed: {Errno(Marshal.GetLastPInvokeError())}");
         }
     }
+
+    [DllImport("libc", SetLastError = true)] private static extern int tcflush(int fd, int queueSelector);
+
+    /// <summary>Discards terminal input nobody has read yet (input a finished command left, a stale recovery line).</summary>
+    public static void FlushInput(int slaveFd) => tcflush(slaveFd, 0 /* TCIFLUSH */);
 
     public static void SetWindowSize(int fd, ushort rows, ushort cols)
     {
@@ -387,6 +394,101 @@ internal sealed class Fd : System.Runtime.InteropServices.SafeHandle
             if (added)
             {
                 DangerousRelease();
+            }
+        }
+    }
+}
+
+internal static unsafe partial class Native
+{
+    public const int S_IFMT = 0xF000, S_IFIFO = 0x1000, S_IFCHR = 0x2000, S_IFDIR = 0x4000, S_IFBLK = 0x6000, S_IFREG = 0x8000, S_IFSOCK = 0xC000;
+    private const int AT_FDCWD = -100;
+    private const uint STATX_TYPE = 1;
+
+    [DllImport("libc", SetLastError = true)] private static extern int statx(int dirfd, byte* path, int flags, uint mask, byte* buf);
+
+    /// <summary>
+    /// The file type bits (<c>S_IFMT</c>) of <paramref name="path"/>, symlinks followed, or the negated
+    /// errno. statx because its layout is the same on every architecture (stat's is not).
+    /// </summary>
+    public static int FileType(string path)
+    {
+        byte* buf = stackalloc byte[256];
+        fixed (byte* p = NullTerminated(path))
+        {
+            if (statx(AT_FDCWD, p, 0, STATX_TYPE, buf) != 0)
+            {
+                return -Marshal.GetLastPInvokeError();
+            }
+        }
+        // struct statx: stx_mask u32, stx_blksize u32, stx_attributes u64, stx_nlink, stx_uid, stx_gid u32, stx_mode u16.
+        return *(ushort*)(buf + 28) & S_IFMT;
+    }
+
+    public static string FileTypeName(int type) => type switch
+    {
+        S_IFIFO => "a FIFO (named pipe)",
+        S_IFCHR => "a character device",
+        S_IFBLK => "a block device",
+        S_IFSOCK => "a socket",
+        S_IFDIR => "a directory",
+        _ => "not a regular file",
+    };
+}
+
+internal static unsafe partial class Native
+{
+    private const short POLLIN = 1;
+
+    [DllImport("libc", SetLastError = true)] private static extern int poll(int* fds, nuint nfds, int timeout);
+    [DllImport("libc", SetLastError = true)] private static extern int waitid(int idtype, int id, byte* infop, int options);
+
+    /// <summary>
+    /// Blocks until <paramref name="fd"/> is readable (or hung up) or <paramref name="wake"/> is;
+    /// true for <paramref name="fd"/>, false when woken (or on an error other than EINTR).
+    /// </summary>
+    public static bool WaitReadable(int fd, int wake)
+    {
+        int* fds = stackalloc int[4];
+        while (true)
+        {
+            // struct pollfd { int fd; short events; short revents; }
+            fds[0] = fd;
+            fds[1] = POLLIN;
+            fds[2] = wake;
+            fds[3] = POLLIN;
+            int r = poll(fds, 2, -1);
+            if (r < 0)
+            {
+                if (Marshal.GetLastPInvokeError() == EINTR)
+                {
+                    continue;
+                }
+                return false;
+            }
+            if ((fds[3] >> 16) != 0)
+            {
+                return false;
+            }
+            if ((fds[1] >> 16) != 0)
+            {
+                return true;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Blocks until <paramref name="pid"/> has exited but leaves it unreaped (a zombie), so its pid
+    /// (and the session id it led) cannot be reused while we clean up after it.
+    /// </summary>
+    public static void WaitExitedNoReap(int pid)
+    {
+        byte* info = stackalloc byte[128];
+        while (waitid(1 /* P_PID */, pid, info, 4 /* WEXITED */ | 0x01000000 /* WNOWAIT */) != 0)
+        {
+            if (Marshal.GetLastPInvokeError() != EINTR)
+            {
+                return;
             }
         }
     }

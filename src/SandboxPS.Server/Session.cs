@@ -25,12 +25,40 @@ internal sealed class Session : IDisposable
     private readonly Fd _slave;
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _readerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Action<Session>? _onExit;
+    // Wakes the reader thread out of poll, so the terminal's master closes even when a process that
+    // escaped the session (setsid) still holds the slave side.
+    private readonly int _wakeRead;
+    private readonly Fd _wakeWrite;
+    // Serializes writes to the command pipe (a command and an escalation's recovery message).
+    private readonly object _commandsWrite = new();
+    // Orders "is the shell still ours to signal" against reaping it (its pid could be reused after).
+    private readonly object _processGate = new();
+    private readonly ShellMode _mode;
     private long _seq;
     private Run? _run;
     // true: commands end with NUL and the shell reads them with `read -d ''`; false (dash): the
     // shell reads an exact byte count with `head -c` and the command carries a trailing 'x'.
     private bool _nulFraming = true;
+    // bash: commands run with `.` from a here-string (bash is then not "interactive" while they run, so
+    // it prints no `[1] PID` and no job notices); false when /dev/fd is missing (then eval).
+    private bool _bashSource;
     private int _disposed;
+    private int _slotReleased;
+
+    /// <summary>How commands reach the process.</summary>
+    private enum ShellMode
+    {
+        /// <summary>bash: a trigger line on the terminal reads the command from fd 3 and sources it.</summary>
+        Bash,
+        /// <summary>
+        /// Other shells (dash, busybox ash): a loop the shell runs reads "SEQ LENGTH" and the command
+        /// from fd 3, so the shell is never idle at its prompt, where it prints job notices (and where
+        /// busybox 1.35 exits when SIGCHLD interrupts its read).
+        /// </summary>
+        Loop,
+        Python,
+    }
 
     public string Id { get; }
     public string Kind { get; }
@@ -42,8 +70,31 @@ internal sealed class Session : IDisposable
     public int? ExitCode { get; private set; }
     public bool Busy { get { lock (_gate) { return _run is not null; } } }
 
-    private Session(string id, string kind, int pid, int master, int slave, int commands, string nonce, string? cwd)
+    /// <summary>
+    /// Runs <paramref name="callback"/> once the session's process has ended (at once if it has),
+    /// before the command it was running is reported finished.
+    /// </summary>
+    public void OnExit(Action<Session> callback)
     {
+        lock (_processGate)
+        {
+            if (Alive)
+            {
+                _onExit = callback;
+                return;
+            }
+        }
+        callback(this);
+    }
+
+    /// <summary>True exactly once: the session's capacity slot is released (at exit or delete, whichever comes first).</summary>
+    public bool TryReleaseSlot() => Interlocked.Exchange(ref _slotReleased, 1) == 0;
+
+    private Session(string id, string kind, int pid, int master, int slave, int commands, string nonce, string? cwd, ShellMode mode, (int Read, int Write) wake)
+    {
+        _mode = mode;
+        _wakeRead = wake.Read;
+        _wakeWrite = new Fd(wake.Write);
         _slave = new Fd(slave);
         Id = id;
         Kind = kind;
@@ -65,6 +116,7 @@ internal sealed class Session : IDisposable
         Busy = Busy,
         Alive = Alive,
         Pid = Pid,
+        ExitCode = Alive ? null : ExitCode,
     };
 
     /// <summary>Starts the session's process and waits until it has printed its first marker.</summary>
@@ -74,6 +126,7 @@ internal sealed class Session : IDisposable
         var nonce = Native.RandomHex(8);
         var (master, slavePath) = Native.OpenPty();
         int pipeRead = -1, pipeWrite = -1, slave = -1;
+        (int Read, int Write) wake = (-1, -1);
         Session? session = null;
         try
         {
@@ -81,6 +134,9 @@ internal sealed class Session : IDisposable
             Native.EnsureTerminalModes(slave);
             Native.SetWindowSize(slave, 50, 200);
             (pipeRead, pipeWrite) = Native.Pipe();
+            wake = Native.Pipe();
+            var mode = kind == SessionKinds.Python ? ShellMode.Python
+                : Path.GetFileName(program) == "bash" ? ShellMode.Bash : ShellMode.Loop;
             var environment = ChildEnvironment.Build(env, kind == SessionKinds.Shell);
             List<string> argv;
             if (kind == SessionKinds.Python)
@@ -109,11 +165,11 @@ internal sealed class Session : IDisposable
             }
             Native.close(pipeRead);
             pipeRead = -1;
-            session = new Session(id, kind, pid, master, slave, pipeWrite, nonce, cwd);
+            session = new Session(id, kind, pid, master, slave, pipeWrite, nonce, cwd, mode, wake);
             session.StartThreads();
             if (kind == SessionKinds.Shell)
             {
-                session.WriteTerminal(Encoding.UTF8.GetBytes(ShellInit(program, nonce)));
+                session.WriteTerminal(Encoding.UTF8.GetBytes(ShellInit(mode, nonce)));
             }
             var started = await Task.WhenAny(session._started.Task, Task.Delay(TimeSpan.FromSeconds(15)));
             if (started != session._started.Task || !session.Alive)
@@ -133,25 +189,51 @@ internal sealed class Session : IDisposable
                 Native.close(master);
                 if (pipeWrite >= 0) Native.close(pipeWrite);
                 if (slave >= 0) Native.close(slave);
+                if (wake.Read >= 0) Native.close(wake.Read);
+                if (wake.Write >= 0) Native.close(wake.Write);
             }
             if (pipeRead >= 0) Native.close(pipeRead);
             throw;
         }
     }
 
-    private static string ShellInit(string program, string nonce)
+    private static string ShellInit(ShellMode mode, string nonce)
     {
         var sb = new StringBuilder();
-        if (Path.GetFileName(program) == "bash")
+        if (mode == ShellMode.Bash)
         {
-            sb.Append("set +o history; unset HISTFILE PROMPT_COMMAND MAILCHECK; PS0=''; ");
+            sb.Append("set +o history; unset HISTFILE PROMPT_COMMAND MAILCHECK; PS0=''; PS1=''; PS2=''; ");
+            // The marker also clears whatever prompt the command set (venv's activate, PROMPT_COMMAND):
+            // the shell prints it after the marker, where it would land in the next call's output.
+            // Job control stays off (also when a command turned it on): with it, bash prints
+            // `[1]+ Done ...` notices of finished jobs after a later command's foreground job or after
+            // the marker, i.e. into other calls' output. Without it, background jobs ignore Ctrl-C
+            // and read /dev/null, and a timeout kills what the command started (Escalate).
+            // It also reads away whole lines of input the command left unread: bash would run them as
+            // commands once back at its prompt (a partial line cannot be read; Start flushes it).
+            sb.Append("__sbx_m() { builtin set +mb; PS1=''; PS2=''; PS0=''; unset PROMPT_COMMAND; ");
+            sb.Append("while IFS= builtin read -r -t 0 __sbx_z 2>/dev/null && IFS= builtin read -r __sbx_z; do :; done; builtin printf '\\036SBX%s:%s:%s:%s\\036' '")
+              .Append(nonce).Append("' \"$1\" \"$2\" \"$PWD\"; }; ");
+            // The first marker's code: 1 = `read -d ''` works (always, in bash), +10 = sourcing from /dev/fd works.
+            sb.Append("IFS= builtin read -r -d '' __sbx_c </dev/null 2>/dev/null; __sbx_r=$?; __sbx_s=0; ");
+            sb.Append("builtin . /dev/fd/250 250<<<'__sbx_s=10' 2>/dev/null; __sbx_m 0 $((__sbx_r + __sbx_s))\n");
+            return sb.ToString();
         }
-        sb.Append("PS1=''; PS2=''; ");
-        // The marker also clears whatever prompt the command set (venv's activate, PROMPT_COMMAND):
-        // the shell prints it after the marker, where it would land in the next call's output.
-        sb.Append("__sbx_m() { PS1=''; PS2=''; PS0=''; unset PROMPT_COMMAND; printf '\\036SBX%s:%s:%s:%s\\036' '").Append(nonce).Append("' \"$1\" \"$2\" \"$PWD\"; }; ");
-        // The first marker's exit code tells whether `read -d ''` works (1 = EOF: bash, ash) or not (dash).
-        sb.Append("IFS= read -r -d '' __sbx_c </dev/null 2>/dev/null; __sbx_m 0 $?\n");
+        // Job control off (set +m in the marker), as for bash: no job notices, and a timeout kills
+        // what the command started. The prompt is a marker too (sequence -1): shown only when the
+        // shell fell out of its loop.
+        sb.Append("__sbx_p=\"$(printf '\\036')SBX").Append(nonce).Append(":-1:0:$(printf '\\036')\"; __sbx_q=0; PS1=$__sbx_p; PS2=''; ");
+        sb.Append("__sbx_m() { set +m; PS1=$__sbx_p; PS2=''; printf '\\036SBX%s:%s:%s:%s\\036' '").Append(nonce).Append("' \"$1\" \"$2\" \"$PWD\"; }; ");
+        // The first marker's code tells whether `read -d ''` works (1 = EOF: ash) or not (dash: head -c).
+        sb.Append("IFS= read -r -d '' __sbx_c </dev/null 2>/dev/null; __sbx_r=$?; ");
+        sb.Append("if [ \"$__sbx_r\" = 1 ]; then __sbx_x() { IFS= read -r -d '' __sbx_c <&3; eval \"$__sbx_c\"; }; ");
+        sb.Append("else __sbx_x() { __sbx_c=$(head -c \"$__sbx_n\" <&3); __sbx_c=${__sbx_c%x}; eval \"$__sbx_c\"; }; fi; ");
+        // The command runs in a function called from the loop's function. A `return` in it ends only
+        // that function; a `continue` that reaches the loop (busybox) skips the marker, so the next
+        // round prints it first; a `break` ends the loop, and the prompt marker brings it back.
+        sb.Append("__sbx_d=1; __sbx_l() { while :; do if [ \"$__sbx_d\" = 0 ]; then __sbx_d=1; __sbx_m \"$__sbx_q\" 0; fi; ");
+        sb.Append("IFS=' ' read -r __sbx_q __sbx_n <&3 || return; __sbx_d=0; __sbx_x; __sbx_r=$?; __sbx_d=1; __sbx_m \"$__sbx_q\" $__sbx_r; done; }; ");
+        sb.Append("__sbx_m 0 $__sbx_r; __sbx_l\n");
         return sb.ToString();
     }
 
@@ -175,6 +257,11 @@ internal sealed class Session : IDisposable
                 int errno = 0;
                 bool open = _master.Use(fd =>
                 {
+                    if (!Native.WaitReadable(fd, _wakeRead))
+                    {
+                        n = 0;
+                        return true;
+                    }
                     fixed (byte* p = buffer)
                     {
                         n = Native.read(fd, p, buffer.Length);
@@ -203,20 +290,47 @@ internal sealed class Session : IDisposable
                 {
                     item.Run.Push(item.Chunk);
                 }
+                while (_toTerminal.TryDequeue(out var line))
+                {
+                    WriteTerminal(line);
+                }
             }
         }
         finally
         {
+            // Nothing reads the terminal any more: close it (processes still holding its slave side get EIO).
+            _master.Dispose();
+            Native.close(_wakeRead);
             _readerDone.TrySetResult();
         }
     }
 
     private void WaitLoop()
     {
-        int code = Native.WaitForExit(Pid);
-        ExitCode = code;
-        Alive = false;
+        // Wait without reaping: while the shell is a zombie its pid (and the session id it led) cannot
+        // be reused, so killing what it left behind cannot hit anyone else.
+        Native.WaitExitedNoReap(Pid);
+        int code;
+        Action<Session>? onExit;
+        lock (_processGate)
+        {
+            // The session ends with its process: background jobs it left go too (as with DELETE), so an
+            // exited session holds no processes and no capacity.
+            foreach (var pid in ProcessTable.InSession(Pid))
+            {
+                if (pid != Pid)
+                {
+                    Native.kill(pid, Native.SIGKILL);
+                }
+            }
+            code = Native.WaitForExit(Pid);
+            ExitCode = code;
+            Alive = false;
+            onExit = _onExit;
+        }
+        onExit?.Invoke(this);
         CloseSlave();
+        _commands.Dispose();
         _started.TrySetResult();
         // Let the reader drain what the process printed last, then finish the running command.
         Task.WhenAny(_readerDone.Task, Task.Delay(200)).ContinueWith(_ =>
@@ -227,8 +341,13 @@ internal sealed class Session : IDisposable
                 run = _run;
             }
             run?.Complete(this, code, null);
+            Wake();
+            _wakeWrite.Dispose();
         }, TaskScheduler.Default);
     }
+
+    /// <summary>Stops the reader thread (it then closes the terminal).</summary>
+    private void Wake() => _wakeWrite.Use(fd => Native.WriteAll(fd, [1]));
 
     // Touched only on the reader thread: chunks to stream after the lock is released (null = end of stream).
     private readonly Queue<(Run Run, byte[]? Chunk)> _toStream = new();
@@ -246,11 +365,30 @@ internal sealed class Session : IDisposable
     // Called under _gate.
     private void OnMarker(MarkerScanner.Marker marker)
     {
+        if (marker.Seq == PromptSeq)
+        {
+            // A loop shell is at its prompt: an error in a special builtin (a syntax error in eval),
+            // Ctrl-C, or a `break` out of its loop threw it there. Finish the command it was running
+            // (or re-mark the last one) and re-enter the loop; a shell that keeps falling out (its
+            // fd 3 closed) is left alone.
+            if (_mode == ShellMode.Loop && ++_promptsInARow <= 3)
+            {
+                _reentryPending = true;
+                _toTerminal.Enqueue(Encoding.ASCII.GetBytes("__sbx_m \"$__sbx_q\" $?; __sbx_l\n"));
+            }
+            return;
+        }
         Cwd = marker.Cwd;
+        _promptsInARow = 0;
+        _reentryPending = false;
         if (marker.Seq == 0)
         {
-            _nulFraming = Kind == SessionKinds.Python || marker.ExitCode == 1;
-            _started.TrySetResult();
+            if (!_started.Task.IsCompleted)
+            {
+                _nulFraming = Kind == SessionKinds.Python || marker.ExitCode % 10 == 1;
+                _bashSource = _mode == ShellMode.Bash && marker.ExitCode >= 10;
+                _started.TrySetResult();
+            }
             return;
         }
         if (_run is { } run && (marker.Seq == run.CommandSeq || marker.Seq == run.FinalSeq))
@@ -258,6 +396,15 @@ internal sealed class Session : IDisposable
             run.Complete(this, marker.ExitCode, marker.Cwd);
         }
     }
+
+    /// <summary>The sequence number a loop shell's prompt (PS1) carries.</summary>
+    private const long PromptSeq = -1;
+    // Touched on the reader thread only (under _gate): prompts seen since the last marker.
+    private int _promptsInARow;
+    // A re-entry line is on its way to a loop shell at its prompt: flushing the terminal's input would drop it.
+    private volatile bool _reentryPending;
+    // Touched only on the reader thread: lines for the terminal, written after the lock is released.
+    private readonly Queue<byte[]> _toTerminal = new();
 
     private object Gate => _gate;
 
@@ -310,6 +457,12 @@ internal sealed class Session : IDisposable
             try
             {
                 Native.EnsureTerminalModes(fd);
+                // Input the last command left unread (or a stale recovery line) must not reach this one,
+                // nor be run by the shell as a command.
+                if (!_reentryPending)
+                {
+                    Native.FlushInput(fd);
+                }
             }
             catch (IOException)
             {
@@ -317,27 +470,14 @@ internal sealed class Session : IDisposable
             }
             return true;
         });
-        _ = Task.Run(() =>
+        if (Kind == SessionKinds.Shell)
         {
-            bool ok;
-            if (Kind == SessionKinds.Python)
-            {
-                var header = Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{run.CommandSeq} {body.Length}\n"));
-                ok = _commands.Use(fd => Native.WriteAll(fd, header) && Native.WriteAll(fd, body));
-            }
-            else
-            {
-                var read = _nulFraming
-                    ? "IFS= read -r -d '' __sbx_c <&3"
-                    : string.Create(CultureInfo.InvariantCulture, $"__sbx_c=$(head -c {body.Length + 1} <&3); __sbx_c=${{__sbx_c%x}}");
-                var trigger = string.Create(CultureInfo.InvariantCulture, $"{read}; eval \"$__sbx_c\"; __sbx_m {run.CommandSeq} $?\n");
-                ok = WriteTerminal(Encoding.ASCII.GetBytes(trigger));
-                var framed = new byte[body.Length + 1];
-                body.CopyTo(framed, 0);
-                framed[^1] = _nulFraming ? (byte)0 : (byte)'x';
-                ok = ok && _commands.Use(fd => Native.WriteAll(fd, framed));
-            }
-            if (!ok)
+            // The shell's children now are background jobs of earlier commands: a timeout spares them.
+            run.ChildrenAtStart = ProcessTable.Children(Pid);
+        }
+        run.Sent = Task.Run(() =>
+        {
+            if (!Send(run, body))
             {
                 run.Complete(this, ExitCode ?? -1, null);
             }
@@ -347,6 +487,48 @@ internal sealed class Session : IDisposable
             _ = WatchTimeoutAsync(run, TimeSpan.FromSeconds(t));
         }
         return run;
+    }
+
+    /// <summary>Hands the command to the process: fd 3 carries it, bash also gets a trigger line on the terminal.</summary>
+    private bool Send(Run run, byte[] body)
+    {
+        byte[] message;
+        switch (_mode)
+        {
+            case ShellMode.Python:
+            {
+                var header = Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{run.CommandSeq} {body.Length}\n"));
+                message = [.. header, .. body];
+                break;
+            }
+            case ShellMode.Loop:
+            {
+                var header = Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{run.CommandSeq} {body.Length + 1}\n"));
+                message = [.. header, .. body, _nulFraming ? (byte)0 : (byte)'x'];
+                break;
+            }
+            default:
+            {
+                var read = _nulFraming
+                    ? "IFS= builtin read -r -d '' __sbx_c <&3"
+                    : string.Create(CultureInfo.InvariantCulture, $"__sbx_c=$(head -c {body.Length + 1} <&3); __sbx_c=${{__sbx_c%x}}");
+                // Run from a sourced (tiny, constant) text, bash is not "interactive" meanwhile: it
+                // prints no `[1] PID` for `cmd &` and no "exit" for `exit`. The marker stays outside,
+                // where a `return` in the command cannot skip it.
+                var run1 = _bashSource ? "builtin . /dev/fd/250 250<<<'builtin eval \"$__sbx_c\"'" : "builtin eval \"$__sbx_c\"";
+                var trigger = string.Create(CultureInfo.InvariantCulture, $"{read}; {run1}; __sbx_m {run.CommandSeq} $?\n");
+                if (!WriteTerminal(Encoding.ASCII.GetBytes(trigger)))
+                {
+                    return false;
+                }
+                message = [.. body, _nulFraming ? (byte)0 : (byte)'x'];
+                break;
+            }
+        }
+        lock (_commandsWrite)
+        {
+            return _commands.Use(fd => Native.WriteAll(fd, message));
+        }
     }
 
     private async Task WatchTimeoutAsync(Run run, TimeSpan timeout)
@@ -381,17 +563,23 @@ internal sealed class Session : IDisposable
             }
             run.Escalating = true;
         }
+        // The command must be with the shell before the Ctrl-C follows it.
+        await Task.WhenAny(run.Sent, Task.Delay(Grace));
         var recovery = Array.Empty<byte>();
-        if (Kind == SessionKinds.Shell)
+        if (_mode == ShellMode.Bash)
         {
             // An interactive shell drops the rest of a line whose job died of SIGINT, marker included:
-            // a second, marker-only line tells us when the shell is back.
+            // a second, marker-only line tells us when the shell is back. (A loop shell thrown back to
+            // its prompt shows its prompt marker, and OnMarker brings it back.)
             lock (_gate)
             {
                 run.FinalSeq = ++_seq;
             }
-            recovery = Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"__sbx_m {run.FinalSeq} 130\n"));
+            recovery = Encoding.ASCII.GetBytes($"__sbx_m {run.FinalSeq.ToString(CultureInfo.InvariantCulture)} 130\n");
         }
+        // The terminal does not flush on Ctrl-C (NOFLSH keeps the output we have not read yet), so
+        // drop unread input here: the shell must not run it as a command once it is back.
+        FlushInput();
         WriteTerminal([0x03]);
         if (recovery.Length > 0)
         {
@@ -401,20 +589,20 @@ internal sealed class Session : IDisposable
         {
             return;
         }
-        int fg = -1;
-        _master.Use(fd =>
+        if (Kind == SessionKinds.Shell)
         {
-            fg = Native.tcgetpgrp(fd);
-            return true;
-        });
-        if (fg > 0 && fg != Pid && Kind == SessionKinds.Shell)
-        {
-            Native.kill(-fg, Native.SIGKILL);
+            // No job control, so no process group of its own: kill what the command started (the
+            // shell's descendants but for the background jobs that were there before it).
+            foreach (var pid in ProcessTable.Descendants(Pid, run.ChildrenAtStart))
+            {
+                Native.kill(pid, Native.SIGKILL);
+            }
             if (await Completes(run, Grace))
             {
                 return;
             }
         }
+
         // The shell (or python) itself does not come back: end the session.
         KillProcesses();
         if (!await Completes(run, Grace))
@@ -450,6 +638,15 @@ internal sealed class Session : IDisposable
         }
     }
 
+    private void FlushInput() => _slave.Use(fd =>
+    {
+        if (!_reentryPending)
+        {
+            Native.FlushInput(fd);
+        }
+        return true;
+    });
+
     private bool WriteTerminal(byte[] data) => _master.Use(fd => Native.WriteAll(fd, data));
 
     // Once closed, the reader sees EIO as soon as the last process holding the terminal is gone.
@@ -458,12 +655,20 @@ internal sealed class Session : IDisposable
     /// <summary>SIGKILL every process of the terminal session (background jobs included).</summary>
     private void KillProcesses()
     {
-        foreach (var pid in ProcessTable.InSession(Pid))
+        lock (_processGate)
         {
-            Native.kill(pid, Native.SIGKILL);
+            if (!Alive)
+            {
+                // Reaped: its leftovers were killed then, and its pid may belong to someone else now.
+                return;
+            }
+            foreach (var pid in ProcessTable.InSession(Pid))
+            {
+                Native.kill(pid, Native.SIGKILL);
+            }
+            Native.kill(-Pid, Native.SIGKILL);
+            Native.kill(Pid, Native.SIGKILL);
         }
-        Native.kill(-Pid, Native.SIGKILL);
-        Native.kill(Pid, Native.SIGKILL);
     }
 
     public void Dispose()
@@ -472,14 +677,16 @@ internal sealed class Session : IDisposable
         {
             return;
         }
-        if (Alive)
-        {
-            KillProcesses();
-        }
+        KillProcesses();
         CloseSlave();
         _commands.Dispose();
-        // The reader thread ends with EIO once every holder of the terminal is gone; then the master closes.
-        _readerDone.Task.ContinueWith(_ => _master.Dispose(), TaskScheduler.Default);
+        // The reader thread closes the terminal when it ends: with EIO once every holder of the slave
+        // side is gone, or woken here after a grace (a process that left the session may hold it).
+        Task.WhenAny(_readerDone.Task, Task.Delay(Grace)).ContinueWith(_ =>
+        {
+            Wake();
+            _wakeWrite.Dispose();
+        }, TaskScheduler.Default);
     }
 
     /// <summary>One command in flight: captured output, optional live stream, completion.</summary>
@@ -506,6 +713,10 @@ internal sealed class Session : IDisposable
 
         public long CommandSeq { get; }
         public long FinalSeq { get; set; }
+        /// <summary>bash: the shell's children when the command started (background jobs to spare).</summary>
+        public IReadOnlySet<int> ChildrenAtStart { get; set; } = new HashSet<int>();
+        /// <summary>Completes when the command has been handed to the process.</summary>
+        public Task Sent { get; set; } = Task.CompletedTask;
         public bool TimedOut { get; set; }
         public bool Interrupted { get; set; }
         public bool Escalating { get; set; }

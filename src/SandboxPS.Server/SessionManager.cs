@@ -11,7 +11,11 @@ internal sealed partial class SessionManager(ServerState state)
     private readonly SemaphoreSlim _createLock = new(1, 1);
     private int _reserved;
 
-    public int Count => _sessions.Count;
+    /// <summary>Sessions whose process runs (exited ones are listed until deleted but hold no capacity).</summary>
+    public int Count => _sessions.Values.Count(s => s.Alive);
+
+    // Exited sessions stay listed (so a caller learns why its next run fails); the oldest beyond this go.
+    private const int MaxExitedKept = 32;
 
     public IReadOnlyList<Session> All => _sessions.Values.OrderBy(s => s.CreatedAt).ToList();
 
@@ -56,9 +60,14 @@ internal sealed partial class SessionManager(ServerState state)
                 "No shell (bash or /bin/sh) was found in this sandbox.");
         }
 
-        if (_sessions.ContainsKey(id))
+        if (_sessions.TryGetValue(id, out var existing))
         {
-            throw new ApiException(409, ErrorIds.SessionExists, $"A session with id '{id}' exists already.");
+            if (existing.Alive)
+            {
+                throw new ApiException(409, ErrorIds.SessionExists, $"A session with id '{id}' exists already.");
+            }
+            // An exited session's id can be taken again.
+            Remove(id, existing);
         }
         if (Interlocked.Increment(ref _reserved) > state.MaxSessions)
         {
@@ -74,6 +83,9 @@ internal sealed partial class SessionManager(ServerState state)
                 session.Dispose();
                 throw new ApiException(409, ErrorIds.SessionExists, $"A session with id '{id}' exists already.");
             }
+            // A session whose process ended (exit, killed) gives its capacity back at once.
+            session.OnExit(ReleaseSlot);
+            PruneExited();
             return session;
         }
         catch
@@ -114,12 +126,38 @@ internal sealed partial class SessionManager(ServerState state)
 
     public void Delete(string id)
     {
-        if (!_sessions.TryRemove(id, out var s))
+        if (!_sessions.TryGetValue(id, out var s) || !Remove(id, s))
         {
             throw new ApiException(404, ErrorIds.SessionNotFound, $"No session '{id}'.");
         }
-        Interlocked.Decrement(ref _reserved);
-        s.Dispose();
+    }
+
+    private bool Remove(string id, Session session)
+    {
+        if (!_sessions.TryRemove(new KeyValuePair<string, Session>(id, session)))
+        {
+            return false;
+        }
+        ReleaseSlot(session);
+        session.Dispose();
+        return true;
+    }
+
+    private void ReleaseSlot(Session session)
+    {
+        if (session.TryReleaseSlot())
+        {
+            Interlocked.Decrement(ref _reserved);
+        }
+    }
+
+    private void PruneExited()
+    {
+        var exited = _sessions.Values.Where(s => !s.Alive).OrderBy(s => s.LastUsedAt).ToList();
+        foreach (var s in exited.Take(Math.Max(0, exited.Count - MaxExitedKept)))
+        {
+            Remove(s.Id, s);
+        }
     }
 
     public void DisposeAll()
