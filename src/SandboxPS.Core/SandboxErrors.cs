@@ -56,6 +56,7 @@ public static class SandboxErrors
         ErrorIds.EditNoMatch => "View the file and pass the exact text, whitespace and line breaks included.",
         ErrorIds.EditAmbiguous => "Add surrounding lines to the old text so that it matches exactly once.",
         ErrorIds.RequestInProgress => "The same request is still running; wait for it.",
+        ErrorIds.NotARegularFile => "Read a FIFO or device with a command in a session (e.g. head -c N PATH), or pass a length to read N bytes of a device.",
         SandboxErrorIds.SandboxServerUnreachable => "Check that the sandbox is running (sandboxps ls); a sandbox past its TTL or idle timeout has exited.",
         _ => null,
     };
