@@ -142,7 +142,7 @@ internal static class Program
         string listening;
         if (options.UnixSocket is { } path)
         {
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            File.SetUnixFileMode(path, options.UnixMode);
             listening = "unix:" + Path.GetFullPath(path);
         }
         else
