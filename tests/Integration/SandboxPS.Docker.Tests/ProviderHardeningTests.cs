@@ -205,6 +205,56 @@ public sealed class ProviderHardeningTests(DockerFixture fixture) : IClassFixtur
     }
 
     [Fact(Timeout = 300_000)]
+    public async Task RuntimeBuild_CancelledWhileARunStepRuns_LeavesNoBuildContainer()
+    {
+        using var cts = TestHelpers.Guard();
+        var tag = fixture.RunId[^8..] + Guid.NewGuid().ToString("N")[..6];
+        var options = new Core.Runtimes.RuntimeBuildOptions { Labels = { [DockerFixture.TestLabel] = fixture.RunId } };
+        // A base image of this test's own, so the build containers made from it are surely ours.
+        var baseImage = await Provider.Runtimes.EnsureAsync(new Core.Runtimes.RuntimeConfig
+        {
+            Name = "t-cbase-" + tag,
+            BaseImage = DockerFixture.Busybox,
+            SetupCommands = ["echo " + tag + " > /base"],
+        }, options, cts.Token);
+        var baseId = (await Provider.Engine.GetJsonAsync("/images/" + baseImage.Tag + "/json", DockerJsonContext.Default.ImageInspect, null, cts.Token)).Id;
+
+        using var build = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);
+        var slow = new Core.Runtimes.RuntimeBuildOptions
+        {
+            Labels = { [DockerFixture.TestLabel] = fixture.RunId },
+            Progress = new CancelWhen(m => m.Contains("Running in", StringComparison.Ordinal), build),
+        };
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Provider.Runtimes.EnsureAsync(new Core.Runtimes.RuntimeConfig
+        {
+            Name = "t-cslow-" + tag,
+            BaseImage = baseImage.Tag,
+            SetupCommands = ["sleep 120"],
+        }, slow, build.Token));
+
+        // The engine removes the build container once it sees the client go (forcerm); bounded wait.
+        var filter = DockerEngineClient.Q("{\"ancestor\":[\"" + baseId + "\"]}");
+        List<ContainerSummary> left;
+        for (var i = 0; (left = await Provider.Engine.GetJsonAsync("/containers/json?all=1&filters=" + filter,
+                 DockerJsonContext.Default.ListContainerSummary, null, cts.Token)).Count > 0 && i < 300; i++)
+        {
+            await Task.Delay(100, cts.Token);
+        }
+        Assert.Empty(left);
+    }
+
+    private sealed class CancelWhen(Func<string, bool> condition, CancellationTokenSource cts) : IProgress<Core.Runtimes.RuntimeBuildProgress>
+    {
+        public void Report(Core.Runtimes.RuntimeBuildProgress value)
+        {
+            if (condition(value.Message))
+            {
+                cts.Cancel();
+            }
+        }
+    }
+
+    [Fact(Timeout = 300_000)]
     public async Task NetworkNone_RootHost_SocketIsTheContainerUsersAnd0600()
     {
         // This machine runs the tests as root: a root host user connects to any socket, so the
