@@ -159,12 +159,7 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
         var bindServer = BindsServer(spec, name);
         // init=auto (the default): the engine's own init (docker-init, i.e. tini, shipped with
         // docker.io) when it has one; else the server forks itself as a small PID-1 reaper.
-        var init = InitMode(spec) switch
-        {
-            true => true,
-            false => false,
-            null => await Engine.HasInitAsync(cancellationToken).ConfigureAwait(false),
-        };
+        var init = InitMode(spec) ?? await Engine.HasInitAsync(cancellationToken).ConfigureAwait(false);
 
         var labels = SandboxLabelBuilder.Build(id, name, created, expires, spec.Labels.Concat(_scopeLabels), runtimeName);
 
