@@ -180,6 +180,31 @@ public sealed class ProviderHardeningTests(DockerFixture fixture) : IClassFixtur
     }
 
     [Fact(Timeout = 300_000)]
+    public async Task CreatorKilledBeforeStart_ContainerThatNeverStartedIsFailedAndReaped()
+    {
+        using var cts = TestHelpers.Guard();
+        // What a creator killed with -9 between 'create' and 'start' leaves: a container that is only
+        // created (its TTL never runs: the server never started), here made an hour ago.
+        var id = SandboxLabelBuilder.NewId();
+        var name = "sbx-neverstarted-" + id;
+        var createdAt = DateTimeOffset.UtcNow - TimeSpan.FromHours(1);
+        var labels = SandboxLabelBuilder.Build(id, name, createdAt, createdAt + TimeSpan.FromHours(4),
+            new Dictionary<string, string> { [DockerFixture.TestLabel] = fixture.RunId });
+        await Provider.Engine.PostJsonAsync("/containers/create?name=" + name,
+            new ContainerCreateRequest { Image = DockerFixture.Busybox, Cmd = ["true"], Labels = labels, HostConfig = new ContainerHostConfig() },
+            DockerJsonContext.Default.ContainerCreateRequest, DockerJsonContext.Default.ContainerCreateResponse, null, cts.Token);
+
+        var status = await Provider.GetStatusAsync(id, cts.Token);
+        Assert.Equal(SandboxState.Failed, status.State);
+        Assert.StartsWith("Never started", status.Reason);
+        Assert.Equal(SandboxState.Failed, (await Provider.GetAsync(name, cts.Token))?.State);
+
+        var reaped = await fixture.Manager.RemoveExpiredAsync(cts.Token);
+        Assert.Contains(reaped, s => s.Id == id);
+        Assert.Empty(await ContainersAsync(SandboxLabels.Id + "=" + id, cts.Token));
+    }
+
+    [Fact(Timeout = 300_000)]
     public async Task NetworkNone_RootHost_SocketIsTheContainerUsersAnd0600()
     {
         // This machine runs the tests as root: a root host user connects to any socket, so the

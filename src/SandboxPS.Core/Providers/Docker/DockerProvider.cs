@@ -426,6 +426,11 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
             return new SandboxStatus(SandboxState.Gone, "The container no longer exists.");
         }
         var state = MapState(inspect.State);
+        if (inspect.State?.Status == "created" && inspect.Config?.Labels is { } labels && NeverStarted(labels, createdOnly: true))
+        {
+            return new SandboxStatus(SandboxState.Failed,
+                $"Never started: created more than {NeverStartedAfter.TotalMinutes:0} minutes ago, its creator stopped before starting it.");
+        }
         if (state is not (SandboxState.Failed or SandboxState.Stopped))
         {
             return new SandboxStatus(state);
@@ -646,7 +651,7 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
         {
             endpoint = $"http://127.0.0.1:{binding.HostPort}";
         }
-        var sandbox = Build(labels, inspect.Id, inspect.Config?.Image, MapState(inspect.State), endpoint);
+        var sandbox = Build(labels, inspect.Id, inspect.Config?.Image, MapState(inspect.State), endpoint, inspect.State?.Status == "created");
         _containerIds[sandbox.Id] = inspect.Id;
         return sandbox;
     }
@@ -663,13 +668,28 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
         {
             endpoint = $"http://127.0.0.1:{port.PublicPort.ToString(CultureInfo.InvariantCulture)}";
         }
-        return Build(labels, container.Id, container.Image, MapSummaryState(container.State, container.Status), endpoint);
+        return Build(labels, container.Id, container.Image, MapSummaryState(container.State, container.Status), endpoint, container.State == "created");
     }
 
-    private static Sandbox Build(IReadOnlyDictionary<string, string> labels, string containerId, string? image, SandboxState state, string? endpoint)
+    /// <summary>
+    /// A container still only created this long after its sandbox was: its creator died between
+    /// create and start (kill -9), so it never will start. It counts as failed, and 'rm --expired' removes it.
+    /// </summary>
+    internal static readonly TimeSpan NeverStartedAfter = TimeSpan.FromMinutes(10);
+
+    private static bool NeverStarted(IReadOnlyDictionary<string, string> labels, bool createdOnly) =>
+        createdOnly && SandboxLabelBuilder.ParseTime(labels.GetValueOrDefault(SandboxLabels.Created)) is { } created
+                    && DateTimeOffset.UtcNow - created > NeverStartedAfter;
+
+    private static Sandbox Build(IReadOnlyDictionary<string, string> labels, string containerId, string? image, SandboxState state, string? endpoint,
+                                 bool createdOnly)
     {
         var id = labels.TryGetValue(SandboxLabels.Id, out var sid) ? sid : Short(containerId);
         var name = labels.TryGetValue(SandboxLabels.Name, out var n) ? n : id;
+        if (NeverStarted(labels, createdOnly))
+        {
+            state = SandboxState.Failed;
+        }
         var created = SandboxLabelBuilder.ParseTime(labels.GetValueOrDefault(SandboxLabels.Created)) ?? DateTimeOffset.MinValue;
         var expires = SandboxLabelBuilder.ParseTime(labels.GetValueOrDefault(SandboxLabels.Expires));
         labels.TryGetValue(SandboxLabels.Runtime, out var runtime);
