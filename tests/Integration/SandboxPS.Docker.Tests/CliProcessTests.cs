@@ -150,6 +150,51 @@ public sealed class CliProcessTests(DockerFixture fixture) : IClassFixture<Docke
         Assert.Empty(await ListAsync("org.sandboxps.ready", tag, cts.Token));
     }
 
+    [Fact(Timeout = 300_000)]
+    public async Task Cli_CtrlCRightAfterTheContainerIsCreated_RemovesIt()
+    {
+        using var cts = TestHelpers.Guard();
+        var tag = Guid.NewGuid().ToString("N")[..12];
+        // The engine's event stream says "create" at once (a list call would wait for the start to
+        // finish); with 1 % of a CPU the start takes seconds, so the CLI is surely still creating.
+        var filters = "{\"type\":[\"container\"],\"event\":[\"create\"],\"label\":[\"org.sandboxps.ctrlc=" + tag + "\"]}";
+        using var events = await fixture.Provider.Engine.SendStreamingAsync(HttpMethod.Get, "/events?filters=" + DockerEngineClient.Q(filters), null, null, cts.Token);
+        using var reader = new StreamReader(await events.Content.ReadAsStreamAsync(cts.Token));
+        using var creator = Start("new", "--provider", "docker", "--image", DockerFixture.Busybox, "--cpus", "0.01",
+            "--label", $"{DockerFixture.TestLabel}={fixture.RunId}", "--label", $"org.sandboxps.ctrlc={tag}", "--ttl", "10m");
+        var stdout = creator.StandardOutput.ReadToEndAsync(cts.Token);
+        var stderr = creator.StandardError.ReadToEndAsync(cts.Token);
+        try
+        {
+            var created = await reader.ReadLineAsync(cts.Token);
+            Assert.Contains("\"create\"", created);
+            // A process started in the background by a non-interactive shell (as test runners may be)
+            // inherits SIGINT ignored; the CLI then gets SIGTERM, which cancels the same way.
+            var signal = SignalIgnored(creator.Id, 2) ? "-TERM" : "-INT";
+            using var kill = Process.Start("kill", [signal, creator.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+            await kill.WaitForExitAsync(cts.Token);
+            await creator.WaitForExitAsync(cts.Token);
+        }
+        finally
+        {
+            if (!creator.HasExited)
+            {
+                creator.Kill();
+            }
+        }
+        Assert.True(creator.ExitCode == 130, $"exit {creator.ExitCode}: {await stdout} {await stderr}");
+        Assert.Contains("Interrupted", await stderr);
+        Assert.Empty(await ListAsync("org.sandboxps.ctrlc", tag, cts.Token));
+    }
+
+    /// <summary>Whether a running process ignores a signal (/proc/PID/status SigIgn).</summary>
+    private static bool SignalIgnored(int pid, int signal)
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        var mask = Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16);
+        return (mask & (1UL << (signal - 1))) != 0;
+    }
+
     [Theory(Timeout = 300_000)]
     [InlineData(null, "0 666", "1000 700")]           // container user root: the socket is root's, opened to 0666; the directory stays 0700
     [InlineData("65534:65534", "65534 666", "1000 733")] // another container user: it must be able to create the socket
