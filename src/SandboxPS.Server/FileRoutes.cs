@@ -167,8 +167,16 @@ internal static class FileRoutes
             {
                 throw new ApiException(409, ErrorIds.PathExists, $"'{path}' appeared while uploading and overwrite=false.");
             }
-            File.Move(temp, target, overwrite: true);
-            temp = null;
+            var replaced = HoldLargeFile(target);
+            try
+            {
+                File.Move(temp, target, overwrite: true);
+                temp = null;
+            }
+            finally
+            {
+                ReleaseInBackground(replaced);
+            }
         }
         catch (Exception ex) when (ex is not (ApiException or BadHttpRequestException) && !ctx.RequestAborted.IsCancellationRequested)
         {
@@ -237,6 +245,47 @@ internal static class FileRoutes
                 return offset;
             }
         }
+    }
+
+    private const long LargeFileBytes = 8L * 1024 * 1024;
+    private const int O_PATH = 0x200000;
+    private const int O_NOFOLLOW = 0x20000;
+
+    /// <summary>
+    /// An O_PATH descriptor on a large file about to be replaced (-1 if none). While it is open, the rename
+    /// over the file does not free the old file's pages and blocks: that costs ~110-180 ms per 100 MiB on
+    /// ext4 here, more than the rest of the rename, and is done after the answer instead.
+    /// </summary>
+    private static unsafe int HoldLargeFile(string target)
+    {
+        try
+        {
+            var info = new FileInfo(target);
+            if (!info.Exists || info.Length < LargeFileBytes)
+            {
+                return -1;
+            }
+        }
+        catch (IOException)
+        {
+            return -1;
+        }
+        var bytes = Encoding.UTF8.GetBytes(target + "\0");
+        fixed (byte* p = bytes)
+        {
+            return Native.open(p, O_PATH | O_NOFOLLOW | Native.O_CLOEXEC, 0);
+        }
+    }
+
+    private static void ReleaseInBackground(int fd)
+    {
+        if (fd < 0)
+        {
+            return;
+        }
+        // Its own thread: the close frees the old file, and a thread-pool thread blocked that long
+        // would hold up requests on a 2-core machine.
+        new Thread(() => Native.close(fd)) { IsBackground = true, Name = "sbx-release" }.Start();
     }
 
     private const int WriteBatchBytes = 256 * 1024;

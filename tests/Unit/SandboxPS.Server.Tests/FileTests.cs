@@ -283,6 +283,42 @@ public sealed class FileTests(ServerFixture fixture) : IClassFixture<ServerFixtu
         Assert.Equal("new", File.ReadAllText(path));
     }
 
+    [Fact(Timeout = 120000)]
+    public async Task Write_ReplacesLargeFile_NewBytes_OldFileReleased()
+    {
+        // A large file being replaced is held open across the rename and freed after the answer.
+        var dir = NewDir();
+        var path = Path.Combine(dir, "large.bin");
+        var first = new byte[12 * 1024 * 1024];
+        Random.Shared.NextBytes(first);
+        await PutAsync(path, first);
+        using (var source = new PatternStream(10L * 1024 * 1024 + 7))
+        using (var content = new SizedContent(source, 10L * 1024 * 1024 + 7))
+        {
+            using var response = await Server.Http.PutAsync($"/v1/files?path={path}", content);
+            await ServerProcess.Expect(response, HttpStatusCode.Created);
+            byte[] onDisk;
+            await using (var file = File.OpenRead(path))
+            {
+                onDisk = await SHA256.HashDataAsync(file);
+            }
+            Assert.Equal(Convert.ToHexString(source.Hash()), Convert.ToHexString(onDisk));
+        }
+        Assert.Equal(["large.bin"], Directory.GetFiles(dir).Select(Path.GetFileName));
+        bool HoldsDeleted() => Directory.GetFiles($"/proc/{Server.Pid}/fd").Any(fd =>
+        {
+            try
+            {
+                return new FileInfo(fd).LinkTarget is { } t && t.StartsWith(path, StringComparison.Ordinal) && t.EndsWith("(deleted)", StringComparison.Ordinal);
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+        });
+        await Until(() => !HoldsDeleted(), "the server to release the replaced file");
+    }
+
     /// <summary>Polls a condition (a hang guard of 20 s, not a timing assertion).</summary>
     private static async Task Until(Func<bool> condition, string what)
     {
