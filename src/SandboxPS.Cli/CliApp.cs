@@ -155,6 +155,9 @@ internal sealed class CliContext(SandboxManager manager)
 {
     public SandboxManager Manager { get; } = manager;
 
+    /// <summary>This program's standard input (for <c>--stdin</c>).</summary>
+    public Func<Stream> OpenStdin { get; init; } = Console.OpenStandardInput;
+
     public CliOutput Output(ParseResult parse) =>
         new(parse.GetValue(CliApp.JsonOption), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
 

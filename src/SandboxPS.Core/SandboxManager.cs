@@ -13,6 +13,7 @@ public sealed class SandboxManager
 {
     private static readonly Lazy<SandboxManager> LazyDefault = new(() => new SandboxManager(BuiltInProviders.Create()));
     private static readonly int[] ReadyBackoffMs = [2, 5, 10, 20, 50, 100];
+    private static readonly TimeSpan StatusRecheck = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan ReapInterval = TimeSpan.FromMinutes(1);
 
     /// <summary>Grace after <see cref="Sandbox.ExpiresAt"/> before the opportunistic reaper removes a sandbox.</summary>
@@ -83,8 +84,9 @@ public sealed class SandboxManager
     }
 
     /// <summary>
-    /// Waits until the sandbox's server answers <c>GET /health</c>, checking the provider's state on every
-    /// round (backoff 2, 5, 10, 20, 50, then 100 ms), so a sandbox that dies fails at once.
+    /// Waits until the sandbox's server answers <c>GET /health</c> (probes with backoff 2, 5, 10, 20, 50, then
+    /// 100 ms), asking the provider for its state until it runs and then every 250 ms, so a sandbox that dies
+    /// fails within a quarter second.
     /// Returns the sandbox with <see cref="Sandbox.State"/> = Ready.
     /// </summary>
     /// <exception cref="SandboxNotRunningException">The sandbox stopped or failed; carries its exit code and last output lines.</exception>
@@ -94,12 +96,20 @@ public sealed class SandboxManager
         ArgumentNullException.ThrowIfNull(sandbox);
         var provider = GetProvider(sandbox.Provider);
         var clock = Stopwatch.StartNew();
+        var statusAge = Stopwatch.StartNew();
         int round = 0;
         SandboxStatus? last = null;
         while (true)
         {
             ct.ThrowIfCancellationRequested();
-            last = await provider.GetStatusAsync(sandbox.Id, ct).ConfigureAwait(false);
+            // Once the sandbox runs, the health probe is what ends the wait; the provider is asked again only
+            // every StatusRecheck (to fail fast when it dies), not every round: with 20 sandboxes starting
+            // at once, an engine inspect per probe competes with the container starts being waited for.
+            if (last is null || last.State != SandboxState.Running || sandbox.Endpoint is null || statusAge.Elapsed >= StatusRecheck)
+            {
+                last = await provider.GetStatusAsync(sandbox.Id, ct).ConfigureAwait(false);
+                statusAge.Restart();
+            }
             if (last.State is SandboxState.Stopped or SandboxState.Failed or SandboxState.Gone)
             {
                 sandbox.State = last.State;

@@ -64,7 +64,7 @@ internal static class ExecRunner
                 ?? throw new ApiException(400, ErrorIds.ExecutableNotFound, "No /bin/sh in this sandbox; use 'argv' instead of 'shell'.");
             psi = new ProcessStartInfo(sh);
             psi.ArgumentList.Add("-c");
-            psi.ArgumentList.Add(request.Shell);
+            psi.ArgumentList.Add(ShellText.FromWindowsLineEndings(request.Shell));
         }
         psi.WorkingDirectory = cwd;
         psi.UseShellExecute = false;

@@ -185,38 +185,24 @@ internal static class FileRoutes
             }
             temp = Path.Combine(dir, $".{Path.GetFileName(target)}.{Native.RandomHex(4)}.sbx-tmp");
             var fileMode = mode ?? (existed ? File.GetUnixFileMode(target) : (UnixFileMode)0b110_100_100);
-            await using (var fs = new FileStream(temp, new FileStreamOptions
-            {
-                Mode = FileMode.CreateNew,
-                Access = FileAccess.Write,
-                Options = FileOptions.Asynchronous,
-                BufferSize = 0,
-                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-            }))
-            {
-                var buffer = new byte[128 * 1024];
-                while (true)
-                {
-                    // Fill the whole buffer before writing: one body read returns ~8 KiB, and one
-                    // write per read made a 100 MB upload cost ~12,600 write calls (strace, bench).
-                    int n = await ctx.Request.Body.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, ctx.RequestAborted);
-                    if (n == 0)
-                    {
-                        break;
-                    }
-                    await fs.WriteAsync(buffer.AsMemory(0, n), ctx.RequestAborted);
-                    bytes += n;
-                }
-            }
+            bytes = await WriteBodyAsync(ctx, temp);
             File.SetUnixFileMode(temp, fileMode);
             if (!overwrite && File.Exists(target))
             {
                 throw new ApiException(409, ErrorIds.PathExists, $"'{path}' appeared while uploading and overwrite=false.");
             }
-            File.Move(temp, target, overwrite: true);
-            temp = null;
+            var replaced = HoldLargeFile(target);
+            try
+            {
+                File.Move(temp, target, overwrite: true);
+                temp = null;
+            }
+            finally
+            {
+                ReleaseInBackground(replaced);
+            }
         }
-        catch (Exception ex) when (ex is not ApiException && !ctx.RequestAborted.IsCancellationRequested)
+        catch (Exception ex) when (ex is not (ApiException or BadHttpRequestException) && !ctx.RequestAborted.IsCancellationRequested)
         {
             throw FileErrors.Map(ex, path);
         }
@@ -229,6 +215,116 @@ internal static class FileRoutes
         }
         state.Editor.Forget(target);
         return Reply.Json(new WriteResponse { Path = path, Bytes = bytes, Entries = 1 }, ProtocolJsonContext.Default.WriteResponse, 201);
+    }
+
+    /// <summary>
+    /// Streams the request body into a new file: the body's buffers go to the kernel as they are (one
+    /// pwritev per ≥ 256 KiB, no copy into a buffer of ours) and synchronously, since a write to the page
+    /// cache takes microseconds while an async file write is a thread-pool hop per call.
+    /// </summary>
+    private static async Task<long> WriteBodyAsync(HttpContext ctx, string temp)
+    {
+        using var file = new FileStream(temp, new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew,
+            Access = FileAccess.Write,
+            BufferSize = 0,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        });
+        var handle = file.SafeFileHandle;
+        var reader = ctx.Request.BodyReader;
+        var gather = new List<ReadOnlyMemory<byte>>(64);
+        long offset = 0;
+        while (true)
+        {
+            var result = await reader.ReadAtLeastAsync(WriteBatchBytes, ctx.RequestAborted);
+            var buffer = result.Buffer;
+            if (buffer.IsSingleSegment)
+            {
+                RandomAccess.Write(handle, buffer.FirstSpan, offset);
+            }
+            else
+            {
+                gather.Clear();
+                long at = offset;
+                foreach (var segment in buffer)
+                {
+                    gather.Add(segment);
+                    if (gather.Count == MaxGather)
+                    {
+                        RandomAccess.Write(handle, gather, at);
+                        at += Length(gather);
+                        gather.Clear();
+                    }
+                }
+                if (gather.Count > 0)
+                {
+                    RandomAccess.Write(handle, gather, at);
+                }
+            }
+            offset += buffer.Length;
+            reader.AdvanceTo(buffer.End);
+            if (result.IsCompleted)
+            {
+                return offset;
+            }
+        }
+    }
+
+    private const long LargeFileBytes = 8L * 1024 * 1024;
+    private const int O_PATH = 0x200000;
+    private const int O_NOFOLLOW = 0x20000;
+
+    /// <summary>
+    /// An O_PATH descriptor on a large file about to be replaced (-1 if none). While it is open, the rename
+    /// over the file does not free the old file's pages and blocks: that costs ~110-180 ms per 100 MiB on
+    /// ext4 here, more than the rest of the rename, and is done after the answer instead.
+    /// </summary>
+    private static unsafe int HoldLargeFile(string target)
+    {
+        try
+        {
+            var info = new FileInfo(target);
+            if (!info.Exists || info.Length < LargeFileBytes)
+            {
+                return -1;
+            }
+        }
+        catch (IOException)
+        {
+            return -1;
+        }
+        var bytes = Encoding.UTF8.GetBytes(target + "\0");
+        fixed (byte* p = bytes)
+        {
+            return Native.open(p, O_PATH | O_NOFOLLOW | Native.O_CLOEXEC, 0);
+        }
+    }
+
+    private static void ReleaseInBackground(int fd)
+    {
+        if (fd < 0)
+        {
+            return;
+        }
+        // Its own thread: the close frees the old file, and a thread-pool thread blocked that long
+        // would hold up requests on a 2-core machine.
+        new Thread(() => Native.close(fd)) { IsBackground = true, Name = "sbx-release" }.Start();
+    }
+
+    private const int WriteBatchBytes = 256 * 1024;
+
+    /// <summary>Buffers per pwritev, well under the kernel's IOV_MAX (1024).</summary>
+    private const int MaxGather = 256;
+
+    private static long Length(List<ReadOnlyMemory<byte>> buffers)
+    {
+        long total = 0;
+        foreach (var b in buffers)
+        {
+            total += b.Length;
+        }
+        return total;
     }
 
     private static void TryDelete(string path)

@@ -1,11 +1,13 @@
 using System.Net;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using SandboxPS.Protocol;
 
 [assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
@@ -103,6 +105,9 @@ internal static class Program
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore();
+        // Our transport instead of Kestrel's socket transport: 64 KiB receives (see BulkSocketTransport).
+        builder.Services.RemoveAll<IConnectionListenerFactory>();
+        builder.Services.AddSingleton<IConnectionListenerFactory>(new BulkSocketTransportFactory());
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
@@ -137,7 +142,7 @@ internal static class Program
         string listening;
         if (options.UnixSocket is { } path)
         {
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            File.SetUnixFileMode(path, options.UnixMode);
             listening = "unix:" + Path.GetFullPath(path);
         }
         else

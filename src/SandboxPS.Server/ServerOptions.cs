@@ -8,6 +8,7 @@ internal sealed class ServerOptions
     public string Host { get; private set; } = "127.0.0.1";
     public int Port { get; private set; }
     public string? UnixSocket { get; private set; }
+    public UnixFileMode UnixMode { get; private set; } = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     public string? TokenFile { get; private set; }
     public string? WorkDir { get; private set; }
     public TimeSpan? IdleTimeout { get; private set; }
@@ -28,6 +29,8 @@ Options:
                            The first stdout line is always {"listening":"http://HOST:PORT","pid":N}.
   --unix PATH              Listen on a unix socket instead (mode 0600, owned by the server's user);
                            the first stdout line is then {"listening":"unix:PATH","pid":N}.
+  --unix-mode MODE         Octal permission bits of the --unix socket (default 0600), e.g. 0666 when
+                           a host user other than the server's must connect; the token still applies.
   --token-file FILE        Read the bearer token from FILE (first line). Otherwise the token comes
                            from the environment variable SANDBOXPS_TOKEN, which is then removed from
                            the environment so sessions and exec never see it. A token is required.
@@ -76,6 +79,9 @@ Exit codes: 0 normal end (shutdown, idle timeout, ttl), 2 bad command line, 1 st
                     o.UnixSocket = Value();
                     if (o.UnixSocket.Length == 0) throw new OptionException("--unix needs a socket path.");
                     break;
+                case "--unix-mode":
+                    o.UnixMode = ParseMode(Value());
+                    break;
                 case "--token-file":
                     o.TokenFile = Value();
                     break;
@@ -115,6 +121,25 @@ Exit codes: 0 normal end (shutdown, idle timeout, ttl), 2 bad command line, 1 st
             }
         }
         return o;
+    }
+
+    private static UnixFileMode ParseMode(string value)
+    {
+        var digits = value.Trim();
+        if (digits.Length is < 3 or > 4 || digits.Any(c => c is < '0' or > '7'))
+        {
+            throw new OptionException($"--unix-mode expects octal permission bits such as 0600 or 0666; got '{value}'.");
+        }
+        var mode = Convert.ToInt32(digits, 8);
+        if (mode > 0x1FF)
+        {
+            throw new OptionException($"--unix-mode takes permission bits only (at most 0777); got '{value}'.");
+        }
+        if ((mode & 0x180) != 0x180)
+        {
+            throw new OptionException($"--unix-mode must let the server's own user read and write the socket (0600 at least); got '{value}'.");
+        }
+        return (UnixFileMode)mode;
     }
 
     private static (string, int) ParseListen(string value)

@@ -451,7 +451,7 @@ internal sealed class Session : IDisposable
             _run = run;
             LastUsedAt = DateTimeOffset.UtcNow;
         }
-        var body = Encoding.UTF8.GetBytes(request.Command);
+        var body = Encoding.UTF8.GetBytes(Kind == SessionKinds.Shell ? ShellText.FromWindowsLineEndings(request.Command) : request.Command);
         _slave.Use(fd =>
         {
             try

@@ -7,10 +7,10 @@ AfterAll {
 }
 
 Describe 'Get-Sandbox' -Tag 'Unit' {
-    It 'has the sets ByName (default) and ById' {
+    It 'has the sets ByName (default), ById and BySession' {
         $command = Get-Command Get-Sandbox
         $command.DefaultParameterSet | Should -Be 'ByName'
-        $command.ParameterSets.Name | Sort-Object | Should -Be @('ById', 'ByName')
+        $command.ParameterSets.Name | Sort-Object | Should -Be @('ById', 'ByName', 'BySession')
     }
 
     It 'reports a missing name as SandboxNotFound' {
@@ -60,6 +60,11 @@ Describe 'Get-Sandbox on the process provider' -Tag 'Process' {
 
     It 'binds piped objects by SandboxId' {
         ([pscustomobject]@{ SandboxId = $a.Id } | Get-Sandbox).Name | Should -Be $a.Name
+    }
+
+    It 'gets the sandbox of a piped session, not a sandbox named or numbered like the session' {
+        $session = $a | New-SandboxSession
+        ($session | Get-Sandbox).Id | Should -Be $a.Id
     }
 
     It 'binds piped names' {

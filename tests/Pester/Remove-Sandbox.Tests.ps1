@@ -32,6 +32,14 @@ Describe 'Remove-Sandbox on the process provider' -Tag 'Process' {
         { $sb | Remove-Sandbox -Confirm:$false -ErrorAction Stop } | Should -Not -Throw
     }
 
+    It 'refuses a piped session with SessionPipedToRemoveSandbox and removes nothing' {
+        $sb = New-TestSandbox
+        $session = $sb | New-SandboxSession
+        { $session | Remove-Sandbox -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId 'SessionPipedToRemoveSandbox,SandboxPS.Commands.RemoveSandboxCommand'
+        (Get-Sandbox -Id $sb.Id).State | Should -Be 'Ready'
+        $sb | Remove-Sandbox -Confirm:$false
+    }
+
     It 'removes by id and passes the removed sandbox on' {
         $sb = New-TestSandbox
         (Remove-Sandbox -Id $sb.Id -PassThru -Confirm:$false).Id | Should -Be $sb.Id

@@ -34,4 +34,9 @@ Describe 'Wait-SandboxReady on the process provider' -Tag 'Process' {
         $sb = New-Sandbox -Name (New-TestName) -Provider Process -Label $RunLabel -TimeToLive 10m
         (Wait-SandboxReady -Name $sb.Name -PassThru).Id | Should -Be $sb.Id
     }
+
+    It 'waits for the sandbox of a piped session' {
+        $sb = New-Sandbox -Name (New-TestName) -Provider Process -Label $RunLabel -TimeToLive 10m -Wait
+        ($sb | New-SandboxSession | Wait-SandboxReady -PassThru).Id | Should -Be $sb.Id
+    }
 }

@@ -73,6 +73,23 @@ internal static class SandboxIdMatcher
         };
     }
 
+    /// <summary>
+    /// The sandbox ids to look up for -Id or for piped sessions. A session's own Id names the session, not
+    /// its sandbox: PowerShell binds a property named like the parameter before its aliases, so a session
+    /// piped into an -Id parameter would look up the session id and find nothing.
+    /// </summary>
+    public static IReadOnlyList<string> IdsOf(IEnumerable<string> ids, IEnumerable<SandboxSession> sessions) =>
+        [.. ids, .. sessions.Select(s => s.SandboxId)];
+
+    /// <summary>The error Remove-Sandbox gives for a piped session: removing its whole sandbox would be a guess.</summary>
+    public static SandboxException SessionIsNotASandbox(SandboxSession session) =>
+        new(SandboxErrorKind.InvalidArgument, "SessionPipedToRemoveSandbox",
+            $"Remove-Sandbox received session '{session.Id}' of sandbox '{session.SandboxName ?? session.SandboxId}', not a sandbox; nothing was removed.",
+            session.Id)
+        {
+            RecommendedAction = $"To remove the session, pipe it to Remove-SandboxSession. To remove its sandbox, run Remove-Sandbox -Id {session.SandboxId}.",
+        };
+
     /// <summary>True when the sandbox is stopped, failed, gone or past its expiry (what Remove-Sandbox -Expired removes).</summary>
     public static bool IsExpired(Sandbox sandbox, DateTimeOffset now) =>
         sandbox.State is SandboxState.Stopped or SandboxState.Failed or SandboxState.Gone

@@ -12,6 +12,7 @@ public sealed class GetSandboxCommand : SandboxCmdletBase
 {
     private const string ByName = "ByName";
     private const string ById = "ById";
+    private const string BySession = "BySession";
 
     /// <summary>Names, with wildcards.</summary>
     [Parameter(Position = 0, ValueFromPipeline = true, ParameterSetName = ByName)]
@@ -26,6 +27,11 @@ public sealed class GetSandboxCommand : SandboxCmdletBase
     [ValidateNotNullOrEmpty]
     public string[] Id { get; set; } = [];
 
+    /// <summary>Sessions, usually from the pipeline: gets the sandbox each one lives in.</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = BySession)]
+    [ValidateNotNull]
+    public SandboxSession[] Session { get; set; } = [];
+
     /// <summary>Only these providers.</summary>
     [Parameter]
     public SandboxProviderKind[]? Provider { get; set; }
@@ -38,14 +44,14 @@ public sealed class GetSandboxCommand : SandboxCmdletBase
     protected override async Task ProcessRecordAsync(CancellationToken cancellationToken)
     {
         var labels = Label is null ? null : ParameterConversion.ToStringDictionary(Label, nameof(Label));
-        if (ParameterSetName == ById)
+        if (ParameterSetName is ById or BySession)
         {
             var all = new List<Sandbox>();
             await foreach (var sandbox in ListAsync(labels, cancellationToken).ConfigureAwait(false))
             {
                 all.Add(sandbox);
             }
-            foreach (var id in Id)
+            foreach (var id in SandboxIdMatcher.IdsOf(Id, Session))
             {
                 try
                 {

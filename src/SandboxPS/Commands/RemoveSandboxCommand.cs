@@ -13,6 +13,7 @@ public sealed class RemoveSandboxCommand : SandboxCmdletBase
     private const string ById = "ById";
     private const string ByInputObject = "ByInputObject";
     private const string ExpiredSet = "Expired";
+    private const string BySession = "BySession";
 
     /// <summary>Sandbox objects, usually from the pipeline.</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ByInputObject)]
@@ -31,6 +32,14 @@ public sealed class RemoveSandboxCommand : SandboxCmdletBase
     [Alias("SandboxId")]
     [ValidateNotNullOrEmpty]
     public string[] Id { get; set; } = [];
+
+    /// <summary>
+    /// Sessions piped here by mistake: each gets a SessionPipedToRemoveSandbox error and nothing is removed
+    /// (without this set a session would bind its own Id to -Id and silently remove nothing).
+    /// </summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = BySession, DontShow = true)]
+    [ValidateNotNull]
+    public SandboxSession[] Session { get; set; } = [];
 
     /// <summary>Remove every stopped, failed or expired sandbox.</summary>
     [Parameter(Mandatory = true, ParameterSetName = ExpiredSet)]
@@ -52,6 +61,14 @@ public sealed class RemoveSandboxCommand : SandboxCmdletBase
     /// <inheritdoc />
     protected override async Task ProcessRecordAsync(CancellationToken cancellationToken)
     {
+        if (ParameterSetName == BySession)
+        {
+            foreach (var session in Session)
+            {
+                EmitError(SandboxIdMatcher.SessionIsNotASandbox(session), session);
+            }
+            return;
+        }
         var targets = ParameterSetName switch
         {
             ByInputObject => InputObject.ToList(),

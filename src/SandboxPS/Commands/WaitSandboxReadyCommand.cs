@@ -12,6 +12,7 @@ public sealed class WaitSandboxReadyCommand : SandboxCmdletBase
     private const string ByInputObject = "ByInputObject";
     private const string ByName = "ByName";
     private const string ById = "ById";
+    private const string BySession = "BySession";
 
     private readonly List<(Sandbox Sandbox, Task<Sandbox> Wait)> _waits = [];
     private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
@@ -34,6 +35,11 @@ public sealed class WaitSandboxReadyCommand : SandboxCmdletBase
     [Alias("SandboxId")]
     [ValidateNotNullOrEmpty]
     public string[] Id { get; set; } = [];
+
+    /// <summary>Sessions, usually from the pipeline: waits for the sandbox each one lives in.</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = BySession)]
+    [ValidateNotNull]
+    public SandboxSession[] Session { get; set; } = [];
 
     /// <summary>Seconds to wait for each sandbox.</summary>
     [Parameter]
@@ -76,9 +82,9 @@ public sealed class WaitSandboxReadyCommand : SandboxCmdletBase
             all.Add(sandbox);
         }
         var found = new List<Sandbox>();
-        if (ParameterSetName == ById)
+        if (ParameterSetName is ById or BySession)
         {
-            foreach (var id in Id)
+            foreach (var id in SandboxIdMatcher.IdsOf(Id, Session))
             {
                 try
                 {

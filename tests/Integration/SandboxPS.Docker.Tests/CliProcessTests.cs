@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using SandboxPS.Core;
+using SandboxPS.Core.Providers.Docker;
 
 namespace SandboxPS.Docker.Tests;
 
@@ -22,9 +23,24 @@ public sealed class CliProcessTests(DockerFixture fixture) : IClassFixture<Docke
         throw new InvalidOperationException("repository root not found above " + baseDir);
     }
 
-    private static Process Start(params string[] args)
+    private static Process Start(params string[] args) => StartAs(null, args);
+
+    /// <summary>The CLI as this user, or as another host user (uid, gid, extra groups, environment) through setpriv.</summary>
+    private static Process StartAs(HostUser? user, params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo(user is null ? "dotnet" : "setpriv") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (user is not null)
+        {
+            foreach (var arg in new[] { $"--reuid={user.Uid}", $"--regid={user.Gid}", $"--groups={string.Join(',', user.Groups)}", "--", "dotnet" })
+            {
+                info.ArgumentList.Add(arg);
+            }
+            foreach (var (key, value) in user.Environment)
+            {
+                info.Environment[key] = value;
+            }
+            info.Environment.Remove("XDG_RUNTIME_DIR");
+        }
         info.ArgumentList.Add(CliDll());
         foreach (var arg in args)
         {
@@ -33,9 +49,13 @@ public sealed class CliProcessTests(DockerFixture fixture) : IClassFixture<Docke
         return Process.Start(info)!;
     }
 
-    private static async Task<(int Code, string Out, string Err)> RunCliAsync(CancellationToken ct, params string[] args)
+    private sealed record HostUser(int Uid, int Gid, int[] Groups, Dictionary<string, string> Environment);
+
+    private static Task<(int Code, string Out, string Err)> RunCliAsync(CancellationToken ct, params string[] args) => RunCliAsAsync(null, ct, args);
+
+    private static async Task<(int Code, string Out, string Err)> RunCliAsAsync(HostUser? user, CancellationToken ct, params string[] args)
     {
-        using var process = Start(args);
+        using var process = StartAs(user, args);
         var stdout = process.StandardOutput.ReadToEndAsync(ct);
         var stderr = process.StandardError.ReadToEndAsync(ct);
         try
@@ -115,5 +135,127 @@ public sealed class CliProcessTests(DockerFixture fixture) : IClassFixture<Docke
         var reaped = await fixture.Manager.RemoveExpiredAsync(cts.Token);
         Assert.Contains(reaped, s => s.Id == sandbox.Id);
         Assert.Equal(SandboxState.Gone, (await fixture.Provider.GetStatusAsync(sandbox.Id, cts.Token)).State);
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task Cli_NewReadinessTimesOut_RemovesTheContainer()
+    {
+        using var cts = TestHelpers.Guard();
+        var tag = Guid.NewGuid().ToString("N")[..12];
+        // 1 % of a CPU: the server needs seconds to start, far more than the 1 ms readiness budget.
+        var created = await RunCliAsync(cts.Token, "new", "--provider", "docker", "--image", DockerFixture.Busybox, "--cpus", "0.01",
+            "--ready-timeout", "1ms", "--label", $"{DockerFixture.TestLabel}={fixture.RunId}", "--label", $"org.sandboxps.ready={tag}", "--ttl", "10m");
+        Assert.True(created.Code != 0, "readiness should have timed out: " + created.Out);
+        Assert.Contains("SandboxReadyTimeout", created.Err);
+        Assert.Empty(await ListAsync("org.sandboxps.ready", tag, cts.Token));
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task Cli_CtrlCRightAfterTheContainerIsCreated_RemovesIt()
+    {
+        using var cts = TestHelpers.Guard();
+        var tag = Guid.NewGuid().ToString("N")[..12];
+        // The engine's event stream says "create" at once (a list call would wait for the start to
+        // finish); with 1 % of a CPU the start takes seconds, so the CLI is surely still creating.
+        var filters = "{\"type\":[\"container\"],\"event\":[\"create\"],\"label\":[\"org.sandboxps.ctrlc=" + tag + "\"]}";
+        using var events = await fixture.Provider.Engine.SendStreamingAsync(HttpMethod.Get, "/events?filters=" + DockerEngineClient.Q(filters), null, null, cts.Token);
+        using var reader = new StreamReader(await events.Content.ReadAsStreamAsync(cts.Token));
+        using var creator = Start("new", "--provider", "docker", "--image", DockerFixture.Busybox, "--cpus", "0.01",
+            "--label", $"{DockerFixture.TestLabel}={fixture.RunId}", "--label", $"org.sandboxps.ctrlc={tag}", "--ttl", "10m");
+        var stdout = creator.StandardOutput.ReadToEndAsync(cts.Token);
+        var stderr = creator.StandardError.ReadToEndAsync(cts.Token);
+        try
+        {
+            var created = await reader.ReadLineAsync(cts.Token);
+            Assert.Contains("\"create\"", created);
+            // A process started in the background by a non-interactive shell (as test runners may be)
+            // inherits SIGINT ignored; the CLI then gets SIGTERM, which cancels the same way.
+            var signal = SignalIgnored(creator.Id, 2) ? "-TERM" : "-INT";
+            using var kill = Process.Start("kill", [signal, creator.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+            await kill.WaitForExitAsync(cts.Token);
+            await creator.WaitForExitAsync(cts.Token);
+        }
+        finally
+        {
+            if (!creator.HasExited)
+            {
+                creator.Kill();
+            }
+        }
+        Assert.True(creator.ExitCode == 130, $"exit {creator.ExitCode}: {await stdout} {await stderr}");
+        Assert.Contains("Interrupted", await stderr);
+        Assert.Empty(await ListAsync("org.sandboxps.ctrlc", tag, cts.Token));
+    }
+
+    /// <summary>Whether a running process ignores a signal (/proc/PID/status SigIgn).</summary>
+    private static bool SignalIgnored(int pid, int signal)
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        var mask = Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16);
+        return (mask & (1UL << (signal - 1))) != 0;
+    }
+
+    [Theory(Timeout = 300_000)]
+    [InlineData(null, "0 666", "1000 700")]           // container user root: the socket is root's, opened to 0666; the directory stays 0700
+    [InlineData("65534:65534", "65534 666", "1000 733")] // another container user: it must be able to create the socket
+    [InlineData("1000:1000", "1000 666", "1000 733")]    // the host user's own uid
+    public async Task Cli_NonRootHostUser_NetworkNone_ConnectsThroughTheSocket(string? containerUser, string socketStat, string directoryStat)
+    {
+        using var cts = TestHelpers.Guard();
+        // A host user other than root, in the engine socket's group (as users in the 'docker' group are).
+        var home = Directory.CreateTempSubdirectory("sbx-uid1000-");
+        try
+        {
+            var dockerGid = int.Parse((await ProviderHardeningTests.HostStatGroupAsync(DockerEndpoint.DefaultUnixSocket, cts.Token)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            using (var chown = Process.Start("chown", ["1000:1000", home.FullName]))
+            {
+                await chown.WaitForExitAsync(cts.Token);
+            }
+            var user = new HostUser(1000, 1000, [dockerGid], new Dictionary<string, string>
+            {
+                ["HOME"] = home.FullName,
+                ["DOTNET_CLI_HOME"] = home.FullName,
+                ["TMPDIR"] = home.FullName,
+                ["SANDBOXPS_STATE_DIR"] = Path.Combine(home.FullName, "state"),
+                ["DOTNET_NOLOGO"] = "1",
+            });
+            var name = "sbx-uid1000-" + Guid.NewGuid().ToString("N")[..8];
+            var args = new List<string> { "new", "--provider", "docker", "--image", DockerFixture.Busybox, "--network", "none", "--name", name,
+                                          "--label", $"{DockerFixture.TestLabel}={fixture.RunId}", "--ttl", "10m" };
+            if (containerUser is not null)
+            {
+                args.AddRange(["--user", containerUser]);
+            }
+            var created = await RunCliAsAsync(user, cts.Token, [.. args]);
+            Assert.True(created.Code == 0, created.Err);
+            var sandbox = await fixture.Provider.GetAsync(name, cts.Token);
+            Assert.NotNull(sandbox);
+            var socket = sandbox!.Endpoint!["unix:".Length..];
+            Assert.StartsWith(Path.Combine(home.FullName, "sandboxps-1000", "docker"), socket);
+
+            var exec = await RunCliAsAsync(user, cts.Token, "exec", name, "--", "id", "-u");
+            Assert.True(exec.Code == 0, exec.Err);
+            Assert.Equal((containerUser?.Split(':')[0] ?? "0") + "\n", exec.Out);
+            Assert.Equal([socketStat, directoryStat], await ProviderHardeningTests.HostStatAsync(cts.Token, socket, Path.GetDirectoryName(socket)!));
+
+            var removed = await RunCliAsAsync(user, cts.Token, "rm", name);
+            Assert.True(removed.Code == 0, removed.Err);
+            Assert.False(Directory.Exists(Path.GetDirectoryName(socket)), "the socket directory goes with the sandbox");
+            Assert.Null(await fixture.Provider.GetAsync(name, cts.Token));
+        }
+        finally
+        {
+            home.Delete(recursive: true);
+        }
+    }
+
+    private async Task<List<Sandbox>> ListAsync(string key, string value, CancellationToken ct)
+    {
+        var found = new List<Sandbox>();
+        await foreach (var sandbox in fixture.Provider.ListAsync(new Dictionary<string, string> { [key] = value }, ct))
+        {
+            found.Add(sandbox);
+        }
+        return found;
     }
 }

@@ -43,7 +43,40 @@ public sealed class EngineClientTests
         Assert.Equal("DockerEngineUnavailable", ex.ErrorId);
         Assert.Equal(SandboxErrorKind.ProviderUnavailable, ex.Kind);
         Assert.Contains("unix:///nonexistent/sandboxps/docker.sock", ex.Message);
+        Assert.Contains("does not exist, so the engine is not running", ex.Message);
+        Assert.Contains("systemctl start docker", ex.RecommendedAction);
+        Assert.Contains("dockerd &", ex.RecommendedAction);
         Assert.Contains("DOCKER_HOST", ex.RecommendedAction);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Create_StaleEngineSocket_SaysNothingListensAndHowToStartTheEngine()
+    {
+        using var cts = TestHelpers.Guard();
+        // A socket file that a stopped engine left behind: bound once, never listened on.
+        var dir = Directory.CreateTempSubdirectory("sbx-stale-");
+        try
+        {
+            var path = Path.Combine(dir.FullName, "docker.sock");
+            using (var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified))
+            {
+                var bound = Path.Combine(dir.FullName, "bound.sock");
+                socket.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(bound));
+                File.Move(bound, path); // closing the socket unlinks the path it bound, not this one
+            }
+            using var provider = new DockerProvider("unix://" + path);
+
+            var ex = await Assert.ThrowsAsync<SandboxException>(() =>
+                provider.CreateAsync(new SandboxSpec { Image = DockerFixture.Busybox }, cts.Token));
+
+            Assert.Equal("DockerEngineUnavailable", ex.ErrorId);
+            Assert.Contains($"nothing listens on {path}", ex.Message);
+            Assert.Contains("systemctl start docker", ex.RecommendedAction);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
     }
 
     [Fact(Timeout = 60_000)]

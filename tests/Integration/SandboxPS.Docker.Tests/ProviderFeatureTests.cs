@@ -98,9 +98,9 @@ public sealed class ProviderFeatureTests(DockerFixture fixture, Xunit.Abstractio
         WithSandboxAsync(fixture.Spec(DockerFixture.Busybox, s => s.User = "65534:65534"), async (sandbox, http, ct) =>
         {
             var inspect = await InspectAsync(sandbox, ct);
-            var binds = inspect.HostConfig?.Binds ?? [];
-            Assert.Contains(ServerBinary.Locate() + ":" + DockerProvider.ContainerServerPath + ":ro", binds);
-            Assert.True(inspect.HostConfig?.Mounts is null or { Count: 0 }, "no anonymous volume for the server");
+            Assert.True(inspect.HostConfig?.Binds is null or { Count: 0 }, "Mounts, not Binds");
+            var server = Assert.Single(inspect.HostConfig?.Mounts ?? []);
+            Assert.Equal(("bind", ServerBinary.Locate(), DockerProvider.ContainerServerPath, true), (server.Type, server.Source, server.Target, server.ReadOnly));
             var result = await TestHelpers.ShellAsync(http, "id -u; ls -l /.sandboxps/sandboxps-server | cut -c1-10; echo x >> /.sandboxps/sandboxps-server || echo refused", ct);
             Assert.Equal(0, result.ExitCode);
             Assert.Equal("65534\n-rwxr-xr-x\nrefused\n", result.Stdout);
@@ -119,6 +119,9 @@ public sealed class ProviderFeatureTests(DockerFixture fixture, Xunit.Abstractio
             var volume = Assert.Single(inspect.HostConfig?.Mounts ?? []);
             Assert.Equal("volume", volume.Type);
             Assert.Equal(DockerProvider.ContainerDirectory, volume.Target);
+            // The anonymous volume is labelled like its container, so a leftover could be found.
+            Assert.Equal(sandbox.Id, volume.VolumeOptions?.Labels?[SandboxLabels.Id]);
+            Assert.Equal(fixture.RunId, volume.VolumeOptions?.Labels?[DockerFixture.TestLabel]);
             var result = await TestHelpers.ShellAsync(http, "test -x /.sandboxps/sandboxps-server && echo copied", ct);
             Assert.Equal(0, result.ExitCode);
             Assert.Equal("copied\n", result.Stdout);

@@ -29,7 +29,7 @@ public sealed class ProviderLifecycleTests(DockerFixture fixture) : IClassFixtur
             var http = fixture.Manager.GetClient(sandbox);
             var result = await TestHelpers.ShellAsync(http, "echo hello from $(cat /proc/1/comm); exit 3", cts.Token);
             Assert.Equal(3, result.ExitCode);
-            Assert.StartsWith("hello from sandboxps-serv", result.Stdout); // comm is cut at 15 characters
+            Assert.Equal("hello from docker-init\n", result.Stdout); // the engine's init (tini) is PID 1 by default
 
             // A second handle from a list call sees the same sandbox and endpoint.
             var listed = new List<Sandbox>();
@@ -106,12 +106,18 @@ public sealed class ProviderLifecycleTests(DockerFixture fixture) : IClassFixtur
         var ex = await Assert.ThrowsAsync<SandboxException>(() =>
             Provider.CreateAsync(fixture.Spec("sandboxps/does-not-exist:never", s => s.Name = name), cts.Token));
         Assert.Equal("DockerImageNotFound", ex.ErrorId);
+        Assert.Equal(SandboxErrorKind.NotFound, ex.Kind);
         Assert.Contains("pulling it failed", ex.Message); // no registry is reachable here
+        Assert.Contains("nothing can be pulled when no registry is reachable", ex.Message);
+        Assert.Contains("docker build -t sandboxps/does-not-exist:never", ex.RecommendedAction);
+        Assert.Contains("docker images", ex.RecommendedAction);
         Assert.Null(await Provider.GetAsync(name, cts.Token));
         var never = await Assert.ThrowsAsync<SandboxException>(() =>
             Provider.CreateAsync(fixture.Spec("sandboxps/does-not-exist:never", s => s.ProviderOptions["pull"] = "never"), cts.Token));
         Assert.Equal("DockerImageNotFound", never.ErrorId);
-        Assert.DoesNotContain("pulling", never.Message);
+        Assert.Contains("pull=never forbids pulling it", never.Message);
+        Assert.DoesNotContain("pulling it failed", never.Message);
+        Assert.Contains("docker images", never.RecommendedAction);
     }
 
     [Fact(Timeout = 300_000)]

@@ -78,9 +78,16 @@ public sealed class CliHarness : IAsyncLifetime
     }
 
     /// <summary>Runs the CLI to completion (bounded: a hang fails the test instead of blocking the run).</summary>
-    public async Task<CliResult> RunAsync(params string[] args)
+    public Task<CliResult> RunAsync(params string[] args) => RunWithInputAsync(null, args);
+
+    /// <summary>Runs the CLI with <paramref name="stdin"/> (null: closed at once) as its standard input.</summary>
+    public async Task<CliResult> RunWithInputAsync(byte[]? stdin, params string[] args)
     {
         using var process = Process.Start(StartInfo(args))!;
+        if (stdin is not null)
+        {
+            await process.StandardInput.BaseStream.WriteAsync(stdin);
+        }
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

@@ -27,6 +27,16 @@ public sealed class CliRunTests : IAsyncLifetime
     }
 
     [Fact(Timeout = 120_000)]
+    public async Task Run_Stdin_FeedsTheCommand_AndLeavesNothing()
+    {
+        var result = await _cli.RunWithInputAsync("b\na\nb\n"u8.ToArray(), "run", "-i", "--", "sort", "-u");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("a\nb\n", CliHarness.Lf(result.Stdout));
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(_cli.StateDir, "process"), "*.json"));
+        Assert.Empty(_cli.Survivors());
+    }
+
+    [Fact(Timeout = 120_000)]
     public async Task Run_Timeout_Exits124()
     {
         var result = await _cli.RunAsync("run", "--timeout", "1", "--", "echo started; sleep 30");

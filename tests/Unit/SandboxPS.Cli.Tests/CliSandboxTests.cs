@@ -58,6 +58,39 @@ public sealed class CliSandboxTests : IClassFixture<SharedSandbox>
     }
 
     [Fact(Timeout = 120_000)]
+    public async Task ExecStdin_BytesArriveExactly_StateStays_AndUnreadInputIsNeverRunByTheShell()
+    {
+        var session = "stdin-" + Guid.NewGuid().ToString("N")[..4];
+        Assert.Equal(0, (await Cli.RunAsync("session", "new", SharedSandbox.Name, "--id", session)).ExitCode);
+        // Bytes a terminal would act on (Ctrl-C, Ctrl-D, CR) and a line far longer than a terminal line.
+        var data = new byte[300_000];
+        new Random(7).NextBytes(data);
+        data[0] = 0x03;
+        data[1] = 0x04;
+        var sha = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(data)).ToLowerInvariant();
+        var hashed = await Cli.RunWithInputAsync(data, "exec", "-i", SharedSandbox.Name, "--session", session, "--", "cd /tmp && sha256sum");
+        Assert.True(hashed.ExitCode == 0, hashed.ToString());
+        Assert.Equal(sha + "  -\n", CliHarness.Lf(hashed.Stdout));
+        var marker = Path.Combine(Path.GetTempPath(), "sbx-stdin-" + Guid.NewGuid().ToString("N"));
+        var partial = await Cli.RunWithInputAsync(System.Text.Encoding.UTF8.GetBytes($"first\ntouch {marker}\n"),
+            "exec", "--stdin", SharedSandbox.Name, "--session", session, "--", "head -n 1");
+        Assert.Equal("first\n", CliHarness.Lf(partial.Stdout));
+        var after = await Cli.RunAsync("exec", SharedSandbox.Name, "--session", session, "--", "pwd");
+        Assert.Equal("/tmp\n", CliHarness.Lf(after.Stdout));
+        using (var state = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(Cli.StateDir, "process", _box.Id + ".json"))))
+        {
+            var workDir = state.RootElement.GetProperty("workDir").GetString()!;
+            Assert.Empty(Directory.GetFiles(workDir, ".sandboxps-stdin-*"));
+        }
+        Assert.False(File.Exists(marker), "the line the command did not read was run by the shell");
+        var python = await Cli.RunWithInputAsync([], "session", "new", SharedSandbox.Name, "--kind", "python", "--id", session + "py");
+        Assert.Equal(0, python.ExitCode);
+        var refused = await Cli.RunWithInputAsync([], "exec", "-i", SharedSandbox.Name, "--session", session + "py", "--", "print(1)");
+        Assert.Equal(125, refused.ExitCode);
+        Assert.Contains("error: InvalidCommandLine: --stdin", refused.Stderr);
+    }
+
+    [Fact(Timeout = 120_000)]
     public async Task Exec_ExitCodeAndTimeout()
     {
         Assert.Equal(5, (await Cli.RunAsync("exec", _box.Id, "--", "(exit 5)")).ExitCode);

@@ -141,6 +141,73 @@ public sealed class SandboxClientTests : IClassFixture<RealServer>
         Assert.Equal(0, events[^1].Exec!.ExitCode);
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task WriteFile_SeekableFromItsPosition_NonSeekableChunked_BytesEqual()
+    {
+        using var client = _server.NewClient();
+        var dir = Path.Combine(_server.WorkDir, "upload-" + Guid.NewGuid().ToString("N")[..6]);
+        var bytes = RandomNumberGenerator.GetBytes(9 * 1024 * 1024 + 333);
+
+        // Seekable: sent with a Content-Length, from the stream's current position to its end.
+        var local = Path.Combine(_server.WorkDir, "local-" + Guid.NewGuid().ToString("N")[..6] + ".bin");
+        await File.WriteAllBytesAsync(local, bytes);
+        await using (var file = File.OpenRead(local))
+        {
+            file.Position = 1000;
+            var written = await client.WriteFileAsync(dir + "/tail.bin", file);
+            Assert.Equal(bytes.Length - 1000, written.Bytes);
+            Assert.Equal(bytes.Length, file.Position);
+        }
+        Assert.Equal(SHA256.HashData(bytes.AsSpan(1000)), SHA256.HashData(await File.ReadAllBytesAsync(dir + "/tail.bin")));
+
+        // Not seekable: sent chunked, read to its end.
+        using (var pipe = new NonSeekable(new MemoryStream(bytes)))
+        {
+            var written = await client.WriteFileAsync(dir + "/whole.bin", pipe);
+            Assert.Equal(bytes.Length, written.Bytes);
+        }
+        Assert.Equal(SHA256.HashData(bytes), SHA256.HashData(await File.ReadAllBytesAsync(dir + "/whole.bin")));
+        Assert.Empty(Directory.GetFiles(dir, "*.sbx-tmp"));
+        File.Delete(local);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task WriteFile_StreamShorterThanItsLength_FailsAndWritesNothing()
+    {
+        using var client = _server.NewClient();
+        var dir = Path.Combine(_server.WorkDir, "short-" + Guid.NewGuid().ToString("N")[..6]);
+        Directory.CreateDirectory(dir);
+        await using var lying = new ShortStream(new byte[1024 * 1024], claimedLength: 2 * 1024 * 1024);
+        var ex = await Assert.ThrowsAsync<SandboxException>(() => client.WriteFileAsync(dir + "/x.bin", lying));
+        Assert.Contains("short of its length", ex.ToString());
+        for (var i = 0; i < 200 && Directory.EnumerateFileSystemEntries(dir).Any(); i++)
+        {
+            await Task.Delay(20);   // the server removes its temp file once it sees the body end early
+        }
+        Assert.Empty(Directory.EnumerateFileSystemEntries(dir));
+    }
+
+    /// <summary>A stream that cannot seek (a pipe, a network body).</summary>
+    private sealed class NonSeekable(Stream inner) : Stream
+    {
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    /// <summary>A seekable stream that claims more bytes than it has (a file truncated while it is read).</summary>
+    private sealed class ShortStream(byte[] data, long claimedLength) : MemoryStream(data)
+    {
+        public override long Length => claimedLength;
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task Files_WriteReadStatListDelete()
     {

@@ -219,7 +219,7 @@ public sealed class CommandLineTests
     {
         var (code, stdout, _) = await RunAsync(["--help"]);
         Assert.Equal(0, code);
-        foreach (var option in new[] { "--listen", "--unix", "--token-file", "--workdir", "--idle-timeout", "--ttl", "--max-sessions", "--quiet", "SANDBOXPS_TOKEN", "DURATION" })
+        foreach (var option in new[] { "--listen", "--unix", "--unix-mode", "--token-file", "--workdir", "--idle-timeout", "--ttl", "--max-sessions", "--quiet", "SANDBOXPS_TOKEN", "DURATION" })
         {
             Assert.Contains(option, stdout);
         }

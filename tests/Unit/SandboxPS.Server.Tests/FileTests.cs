@@ -221,6 +221,118 @@ public sealed class FileTests(ServerFixture fixture) : IClassFixture<ServerFixtu
         File.Delete(path);
     }
 
+    [Fact(Timeout = 120000)]
+    public async Task Write_ContentLength64MB_UnevenWrites_ChecksumEqual()
+    {
+        // Content-Length body (what SandboxClient sends for a seekable stream), written by the client in
+        // uneven pieces so the server's batches cross buffer boundaries everywhere.
+        const long size = 64L * 1024 * 1024 + 12345;
+        var dir = NewDir();
+        var path = Path.Combine(dir, "sized.bin");
+        using var source = new PatternStream(size);
+        using var content = new SizedContent(source, size);
+        using var response = await Server.Http.PutAsync($"/v1/files?path={path}", content);
+        await ServerProcess.Expect(response, HttpStatusCode.Created);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        var written = await response.Content.ReadFromJsonAsync(ProtocolJsonContext.Default.WriteResponse);
+        Assert.Equal(size, written!.Bytes);
+        byte[] onDisk;
+        await using (var file = File.OpenRead(path))
+        {
+            onDisk = await SHA256.HashDataAsync(file);
+        }
+        Assert.Equal(Convert.ToHexString(source.Hash()), Convert.ToHexString(onDisk));
+        Assert.Empty(Directory.GetFiles(dir, "*.sbx-tmp"));
+        File.Delete(path);
+    }
+
+    [Theory(Timeout = 60000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Write_ClientGoneMidBody_OldFileKept_NoTempLeft(bool reset)
+    {
+        var dir = NewDir();
+        var path = Path.Combine(dir, "keep.txt");
+        File.WriteAllText(path, "old");
+        var server = new Uri(Server.Url);
+        using (var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp))
+        {
+            await socket.ConnectAsync(server.Host, server.Port);
+            var head = $"PUT /v1/files?path={Uri.EscapeDataString(path)} HTTP/1.1\r\nHost: {server.Authority}\r\n" +
+                       $"Authorization: Bearer {Server.Token}\r\nContent-Length: {64 << 20}\r\n\r\n";
+            await socket.SendAsync(Encoding.ASCII.GetBytes(head));
+            var chunk = new byte[1 << 20];
+            for (int i = 0; i < 3; i++)
+            {
+                await socket.SendAsync(chunk);
+            }
+            await Until(() => Directory.GetFiles(dir, "*.sbx-tmp").Length > 0, "the upload's temp file to appear");
+            if (reset)
+            {
+                socket.LingerState = new System.Net.Sockets.LingerOption(true, 0);
+            }
+            else
+            {
+                socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+            }
+        }
+        await Until(() => Directory.GetFiles(dir, "*.sbx-tmp").Length == 0, "the temp file to be removed after the client left");
+        Assert.Equal("old", File.ReadAllText(path));
+        Assert.Equal(["keep.txt"], Directory.GetFiles(dir).Select(Path.GetFileName));
+        await PutAsync(path, "new"u8.ToArray());
+        Assert.Equal("new", File.ReadAllText(path));
+    }
+
+    [Fact(Timeout = 120000)]
+    public async Task Write_ReplacesLargeFile_NewBytes_OldFileReleased()
+    {
+        // A large file being replaced is held open across the rename and freed after the answer.
+        var dir = NewDir();
+        var path = Path.Combine(dir, "large.bin");
+        var first = new byte[12 * 1024 * 1024];
+        Random.Shared.NextBytes(first);
+        await PutAsync(path, first);
+        using (var source = new PatternStream(10L * 1024 * 1024 + 7))
+        using (var content = new SizedContent(source, 10L * 1024 * 1024 + 7))
+        {
+            using var response = await Server.Http.PutAsync($"/v1/files?path={path}", content);
+            await ServerProcess.Expect(response, HttpStatusCode.Created);
+            byte[] onDisk;
+            await using (var file = File.OpenRead(path))
+            {
+                onDisk = await SHA256.HashDataAsync(file);
+            }
+            Assert.Equal(Convert.ToHexString(source.Hash()), Convert.ToHexString(onDisk));
+        }
+        Assert.Equal(["large.bin"], Directory.GetFiles(dir).Select(Path.GetFileName));
+        bool HoldsDeleted() => Directory.GetFiles($"/proc/{Server.Pid}/fd").Any(fd =>
+        {
+            try
+            {
+                return new FileInfo(fd).LinkTarget is { } t && t.StartsWith(path, StringComparison.Ordinal) && t.EndsWith("(deleted)", StringComparison.Ordinal);
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+        });
+        await Until(() => !HoldsDeleted(), "the server to release the replaced file");
+    }
+
+    /// <summary>Polls a condition (a hang guard of 20 s, not a timing assertion).</summary>
+    private static async Task Until(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail("Timed out waiting for " + what + ".");
+            }
+            await Task.Delay(20);
+        }
+    }
+
     [Fact(Timeout = 30000)]
     public async Task Edit_ViewCreateReplaceInsertUndo()
     {
@@ -305,6 +417,34 @@ internal sealed class PatternStream(long length) : Stream
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
     public override void SetLength(long value) => throw new NotSupportedException();
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}
+
+/// <summary>A body with a Content-Length, copied from a stream in uneven writes (1 B to 300 KiB).</summary>
+internal sealed class SizedContent(Stream source, long length) : HttpContent
+{
+    private static readonly int[] Sizes = [1, 4095, 65537, 300 * 1024, 7, 131072, 16384 + 3];
+
+    protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+    {
+        var buffer = new byte[Sizes.Max()];
+        long left = length;
+        for (int i = 0; left > 0; i++)
+        {
+            int n = source.Read(buffer, 0, (int)Math.Min(Sizes[i % Sizes.Length], left));
+            if (n == 0)
+            {
+                throw new IOException("source ended early");
+            }
+            await stream.WriteAsync(buffer.AsMemory(0, n));
+            left -= n;
+        }
+    }
+
+    protected override bool TryComputeLength(out long value)
+    {
+        value = length;
+        return true;
+    }
 }
 
 public sealed class ProcFileTests(ServerFixture fixture) : IClassFixture<ServerFixture>

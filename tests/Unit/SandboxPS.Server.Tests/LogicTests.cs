@@ -141,6 +141,28 @@ public sealed class LogicTests
         Assert.Equal("/s.sock", ServerOptions.Parse(["--unix", "/s.sock"]).UnixSocket);
         Assert.Equal(0, ServerOptions.Parse([]).Port);
     }
+
+    [Theory]
+    [InlineData("0666", 0b110_110_110)]
+    [InlineData("660", 0b110_110_000)]
+    [InlineData("0600", 0b110_000_000)]
+    public void Parse_UnixMode_TakesOctalBits(string text, int mode)
+    {
+        Assert.Equal((UnixFileMode)mode, ServerOptions.Parse(["--unix", "/s.sock", "--unix-mode", text]).UnixMode);
+        Assert.Equal((UnixFileMode)0b110_000_000, ServerOptions.Parse(["--unix", "/s.sock"]).UnixMode);
+    }
+
+    [Theory]
+    [InlineData("0400")]  // the server's own user must keep read and write
+    [InlineData("0686")]
+    [InlineData("66")]
+    [InlineData("10666")]
+    [InlineData("rw-rw-rw-")]
+    public void Parse_UnixMode_RejectsWhatIsNotPermissionBits(string text)
+    {
+        var ex = Assert.Throws<OptionException>(() => ServerOptions.Parse(["--unix", "/s.sock", "--unix-mode", text]));
+        Assert.Contains("--unix-mode", ex.Message);
+    }
 }
 
 public sealed class OutputCaptureModelTests

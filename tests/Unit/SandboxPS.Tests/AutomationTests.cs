@@ -273,6 +273,29 @@ public class SandboxSelectionTests
     }
 
     [Fact]
+    public void IdsOf_PipedSessionsLookUpTheirSandbox_NotTheirOwnId()
+    {
+        var session = new SandboxSession { Id = "bbb", SandboxId = "aaa222", Kind = "shell" };
+        var ids = SandboxIdMatcher.IdsOf([], [session]);
+        Assert.Equal(["aaa222"], ids);
+        Assert.Equal("web-2", SandboxIdMatcher.Pick(All, ids[0]).Name);
+        Assert.Equal(["aaa111"], SandboxIdMatcher.IdsOf(["aaa111"], []));
+    }
+
+    [Fact]
+    public void SessionIsNotASandbox_NamesBothWaysOut()
+    {
+        var ex = SandboxIdMatcher.SessionIsNotASandbox(new SandboxSession { Id = "s1", SandboxId = "aaa222", SandboxName = "web-2", Kind = "shell" });
+        Assert.Equal("SessionPipedToRemoveSandbox", ex.ErrorId);
+        Assert.Equal(SandboxErrorKind.InvalidArgument, ex.Kind);
+        Assert.Contains("'s1'", ex.Message);
+        Assert.Contains("'web-2'", ex.Message);
+        Assert.Contains("nothing was removed", ex.Message);
+        Assert.Contains("Remove-SandboxSession", ex.RecommendedAction);
+        Assert.Contains("Remove-Sandbox -Id aaa222", ex.RecommendedAction);
+    }
+
+    [Fact]
     public void IsExpired_StoppedFailedGoneOrPastExpiry()
     {
         var now = DateTimeOffset.UtcNow;

@@ -26,6 +26,7 @@ internal sealed class DockerEngineClient : IDisposable
     private readonly HttpClient _http;
     private readonly SemaphoreSlim _versionLock = new(1, 1);
     private string? _apiVersion;
+    private DockerVersion? _version;
 
     public DockerEngineClient(DockerEndpoint endpoint)
     {
@@ -85,8 +86,8 @@ internal sealed class DockerEngineClient : IDisposable
         {
             if (_apiVersion is null)
             {
-                var version = await GetVersionAsync(ct).ConfigureAwait(false);
-                _apiVersion = Negotiate(version.ApiVersion);
+                _version = await GetVersionAsync(ct).ConfigureAwait(false);
+                _apiVersion = Negotiate(_version.ApiVersion);
             }
             return _apiVersion;
         }
@@ -95,6 +96,22 @@ internal sealed class DockerEngineClient : IDisposable
             _versionLock.Release();
         }
     }
+
+    /// <summary>
+    /// Whether the engine can run its init (<c>HostConfig.Init</c>): it lists an init component
+    /// (<c>docker-init</c>, tini) in <c>GET /version</c> only when that binary answered
+    /// <c>--version</c>. Asked once, with the version negotiation.
+    /// </summary>
+    public async Task<bool> HasInitAsync(CancellationToken ct)
+    {
+        await GetApiVersionAsync(ct).ConfigureAwait(false);
+        return HasInit(_version);
+    }
+
+    internal static bool HasInit(DockerVersion? version) =>
+        version?.Components?.Any(c => c.Name is { } name
+                                      && (name.Contains("init", StringComparison.OrdinalIgnoreCase)
+                                          || name.Contains("tini", StringComparison.OrdinalIgnoreCase))) == true;
 
     /// <summary>min(engine, ours); ours when the engine does not say.</summary>
     internal static string Negotiate(string? engineVersion)
@@ -197,19 +214,38 @@ internal sealed class DockerEngineClient : IDisposable
         }
     }
 
-    /// <summary>The error when no engine answers: what was tried, and what to do.</summary>
+    /// <summary>The error when no engine answers: what was tried, why it failed, and what to do.</summary>
     internal SandboxException Unavailable(Exception inner)
     {
-        var why = inner is HttpRequestException { InnerException: SocketException se } ? se.Message : inner.Message;
-        if (Endpoint.UnixSocketPath is { } socketPath && !File.Exists(socketPath))
+        var socketError = inner is HttpRequestException { InnerException: SocketException se } ? se.SocketErrorCode : (SocketError?)null;
+        var why = inner is HttpRequestException { InnerException: SocketException s } ? s.Message : inner.Message;
+        const string startIt = "Start the Docker engine: 'sudo systemctl start docker' (systemd), 'sudo service docker start', or 'sudo dockerd &' where there is no init system";
+        var action = startIt + "; or set DOCKER_HOST to where an engine listens (unix:///path/docker.sock or tcp://HOST:PORT).";
+        if (Endpoint.UnixSocketPath is { } socketPath)
         {
-            why = $"the socket {socketPath} does not exist";
+            if (!File.Exists(socketPath))
+            {
+                why = $"the socket {socketPath} does not exist, so the engine is not running (or listens elsewhere)";
+            }
+            else if (socketError is SocketError.ConnectionRefused)
+            {
+                why = $"nothing listens on {socketPath} (a socket left behind by an engine that stopped)";
+            }
+            else if (socketError is SocketError.AccessDenied)
+            {
+                why = $"permission denied on {socketPath}";
+                action = "Run as root or as a member of the socket's group (usually 'docker': 'sudo usermod -aG docker $USER', then log in again).";
+            }
+        }
+        else if (socketError is SocketError.ConnectionRefused)
+        {
+            why = "the connection was refused (no engine listens on that port)";
         }
         var fromEnv = Environment.GetEnvironmentVariable("DOCKER_HOST") is { Length: > 0 } ? " (from DOCKER_HOST)" : " (the default; DOCKER_HOST is not set)";
         return new SandboxException(SandboxErrorKind.ProviderUnavailable, "DockerEngineUnavailable",
-            $"No Docker engine answered at {Endpoint.Display}{fromEnv}: {why}", Endpoint.Display, inner)
+            $"No Docker engine answered at {Endpoint.Display}{fromEnv}: {why}.", Endpoint.Display, inner)
         {
-            RecommendedAction = "Start the Docker engine (e.g. 'dockerd &' or 'sudo systemctl start docker'), or set DOCKER_HOST to where it listens (unix:///path/docker.sock or tcp://HOST:PORT).",
+            RecommendedAction = action,
         };
     }
 

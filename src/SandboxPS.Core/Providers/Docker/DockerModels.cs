@@ -14,6 +14,14 @@ internal sealed record DockerVersion
     public string? MinAPIVersion { get; init; }
     public string? Os { get; init; }
     public string? Arch { get; init; }
+    public List<DockerComponent>? Components { get; init; }
+}
+
+/// <summary>One entry of <c>Components</c> in <c>GET /version</c> (Engine, containerd, runc, docker-init).</summary>
+internal sealed record DockerComponent
+{
+    public string? Name { get; init; }
+    public string? Version { get; init; }
 }
 
 /// <summary>Error body of every failed engine call.</summary>
@@ -74,13 +82,23 @@ internal sealed record PortBinding
     public string? HostPort { get; init; }
 }
 
-/// <summary>A mount of <c>HostConfig.Mounts</c>.</summary>
+/// <summary>
+/// A mount of <c>HostConfig.Mounts</c> (API 1.25+): structured, so host paths with ':' or ','
+/// (which break the <c>Binds</c> string syntax) mount as they are.
+/// </summary>
 internal sealed record ContainerMount
 {
     public required string Type { get; init; }
     public string? Source { get; init; }
     public required string Target { get; init; }
     public bool ReadOnly { get; init; }
+    public MountVolumeOptions? VolumeOptions { get; init; }
+}
+
+/// <summary><c>VolumeOptions</c> of a volume mount: labels of the (anonymous) volume the engine creates.</summary>
+internal sealed record MountVolumeOptions
+{
+    public Dictionary<string, string>? Labels { get; init; }
 }
 
 /// <summary>Answer of <c>POST /containers/create</c>.</summary>

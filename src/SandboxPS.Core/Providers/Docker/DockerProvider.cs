@@ -52,8 +52,8 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
     private readonly string[] _scope;
     private readonly IReadOnlyDictionary<string, string> _scopeLabels;
     private readonly ConcurrentDictionary<string, string> _containerIds = new(StringComparer.Ordinal);
-    private readonly Lazy<byte[]> _serverArchive = new(() => BuildServerArchive(ServerBinary.Locate(), withDirectory: true));
-    private readonly Lazy<byte[]> _serverArchiveFlat = new(() => BuildServerArchive(ServerBinary.Locate(), withDirectory: false));
+    private readonly Lazy<byte[]> _serverArchive;
+    private readonly Lazy<byte[]> _serverArchiveFlat;
 
     /// <summary>A provider for DOCKER_HOST (or the default socket), connected on first use.</summary>
     public DockerProvider() : this(null)
@@ -83,7 +83,22 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
             ? DockerEngineClient.FromEnvironment()
             : new DockerEngineClient(DockerEndpoint.Parse(dockerHost)));
         _runtimes = new Lazy<RuntimeBuilder>(() => new RuntimeBuilder(_engine.Value));
+        _serverArchive = new(() => BuildServerArchive(ServerBinaryPath ?? ServerBinary.Locate(), withDirectory: true));
+        _serverArchiveFlat = new(() => BuildServerArchive(ServerBinaryPath ?? ServerBinary.Locate(), withDirectory: false));
     }
+
+    /// <summary>
+    /// The <c>sandboxps-server</c> binary to mount or copy into containers; null (the default) finds
+    /// it as <see cref="ServerBinary.Locate"/> does (<c>SANDBOXPS_SERVER_PATH</c>, then beside the program).
+    /// </summary>
+    public string? ServerBinaryPath { get; init; }
+
+    /// <summary>
+    /// Host directory under which the socket directories of network-none sandboxes are made; null
+    /// (the default) means <c>SANDBOXPS_DOCKER_RUN_DIR</c>, else <c>/run/sandboxps/docker</c> (root)
+    /// or <c>$XDG_RUNTIME_DIR/sandboxps/docker</c>.
+    /// </summary>
+    public string? RunDirectoryRoot { get; init; }
 
     /// <inheritdoc />
     public string Name => ProviderName;
@@ -140,9 +155,11 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
         var ttl = spec.TimeToLive ?? DefaultTimeToLive;
         var expires = created + ttl;
         var useUnixSocket = spec.NetworkMode is "none" or "host";
-        var init = spec.ProviderOptions.TryGetValue("init", out var initText) && ParseBool(initText, "init");
         var pull = !spec.ProviderOptions.TryGetValue("pull", out var pullText) || pullText.Trim().Equals("missing", StringComparison.OrdinalIgnoreCase);
         var bindServer = BindsServer(spec, name);
+        // init=auto (the default): the engine's own init (docker-init, i.e. tini, shipped with
+        // docker.io) when it has one; else the server forks itself as a small PID-1 reaper.
+        var init = InitMode(spec) ?? await Engine.HasInitAsync(cancellationToken).ConfigureAwait(false);
 
         var labels = SandboxLabelBuilder.Build(id, name, created, expires, spec.Labels.Concat(_scopeLabels), runtimeName);
 
@@ -158,10 +175,18 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
         // /tmp (writable there); the engine does not create it (an image without /tmp then fails
         // readiness with the server's own message). A given directory is created by the engine.
         var workDir = workingDirectory ?? (nonRootUser || spec.ReadOnlyRootFilesystem ? "/tmp" : null);
+        var hostUid = OperatingSystem.IsWindows() ? 0u : EffectiveUid();
         var entrypoint = new List<string> { ContainerServerPath };
         if (useUnixSocket)
         {
             entrypoint.AddRange(["--unix", ContainerRunDirectory + "/" + SocketFileName]);
+            if (hostUid != 0)
+            {
+                // The socket belongs to the container's user (root, or whoever --user names), not to
+                // the calling host user: open its mode so that user can connect. The run directory
+                // (0700 and ours when the container runs as root) and the token guard it.
+                entrypoint.AddRange(["--unix-mode", "0666"]);
+            }
         }
         else
         {
@@ -182,6 +207,7 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
         }
 
         string? runDirectory = null;
+        var containerRunsAsRoot = false;
         if (useUnixSocket)
         {
             if (!Engine.Endpoint.IsLocal)
@@ -190,28 +216,37 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
                     $"Network mode '{spec.NetworkMode}' reaches the server through a unix socket on this machine, which needs a local engine (DOCKER_HOST is {Engine.Endpoint.Display}).",
                     name);
             }
-            runDirectory = Path.Combine(RunDirectoryBase(), id);
+            runDirectory = Path.Combine(RunDirectoryRoot ?? RunDirectoryBase(), id);
             labels[RunDirectoryLabel] = runDirectory;
+            // Who creates the socket decides the directory's mode: the given user, else the image's
+            // (unknown for an image still to be pulled: then assume a non-root one).
+            containerRunsAsRoot = user is not null ? IsRootUser(user) : await ImageRunsAsRootAsync(image!, cancellationToken).ConfigureAwait(false);
         }
 
         var serverPort = ServerPort.ToString(CultureInfo.InvariantCulture) + "/tcp";
         var mounts = new List<ContainerMount>();
-        var binds = new List<string>();
         if (bindServer)
         {
             // A local engine sees this machine's files: the server is bind-mounted read-only (0755 on
             // the host, so any container user can run it) instead of copied into every container.
-            binds.Add(ServerBinary.Locate() + ":" + ContainerServerPath + ":ro");
+            // Mounts, not Binds: a path with ':' or ',' breaks the Binds string syntax.
+            mounts.Add(new ContainerMount { Type = "bind", Source = ServerBinaryPath ?? ServerBinary.Locate(), Target = ContainerServerPath, ReadOnly = true });
         }
         else if (spec.ReadOnlyRootFilesystem)
         {
             // The archive API refuses to write into a read-only root, but writes into volumes: the
-            // server binary goes into an anonymous volume, removed with the container (v=1).
-            mounts.Add(new ContainerMount { Type = "volume", Target = ContainerDirectory });
+            // server binary goes into an anonymous volume, removed with the container (v=1) and
+            // labelled like it, so a leftover can be found.
+            mounts.Add(new ContainerMount
+            {
+                Type = "volume",
+                Target = ContainerDirectory,
+                VolumeOptions = new MountVolumeOptions { Labels = new Dictionary<string, string>(labels, StringComparer.Ordinal) },
+            });
         }
         if (runDirectory is not null)
         {
-            binds.Add(runDirectory + ":" + ContainerRunDirectory);
+            mounts.Add(new ContainerMount { Type = "bind", Source = runDirectory, Target = ContainerRunDirectory });
         }
         var request = new ContainerCreateRequest
         {
@@ -233,42 +268,54 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
                 NetworkMode = spec.NetworkMode,
                 ReadonlyRootfs = spec.ReadOnlyRootFilesystem,
                 SecurityOpt = ["no-new-privileges"],
-                Init = init ? true : null,
+                Init = init, // explicit: an engine whose daemon.json says init=true does not decide for us
                 AutoRemove = false, // exit codes and logs must survive the exit
                 PortBindings = useUnixSocket ? null : new Dictionary<string, List<PortBinding>>
                 {
                     [serverPort] = [new PortBinding { HostIp = "127.0.0.1", HostPort = "" }],
                 },
-                Binds = binds.Count == 0 ? null : binds,
                 Tmpfs = spec.ReadOnlyRootFilesystem ? new Dictionary<string, string> { ["/tmp"] = "rw,exec,nosuid,nodev,mode=1777" } : null,
                 Mounts = mounts.Count == 0 ? null : mounts,
             },
         };
 
         string? containerId = null;
+        var createSent = false;
+        // Cancelling (Ctrl-C) while the engine creates the container would leave us without its id
+        // while the engine goes on creating it: that one call gets a grace period instead, and the
+        // cancellation is honoured right after it (the container is then deleted below).
+        using var grace = new CancellationTokenSource();
+        using var graceOnCancel = cancellationToken.Register(() => grace.CancelAfter(CreateGracePeriod));
         try
         {
             if (runDirectory is not null)
             {
-                CreateRunDirectory(runDirectory, nonRootUser);
+                CreateRunDirectory(runDirectory, containerRunsAsRoot);
             }
+            var createPath = "/containers/create?name=" + DockerEngineClient.Q(name);
             ContainerCreateResponse createdContainer;
             try
             {
-                createdContainer = await Engine.PostJsonAsync("/containers/create?name=" + DockerEngineClient.Q(name), request,
+                createSent = true;
+                createdContainer = await Engine.PostJsonAsync(createPath, request,
                     DockerJsonContext.Default.ContainerCreateRequest, DockerJsonContext.Default.ContainerCreateResponse,
-                    CreateErrors(name, image!), cancellationToken).ConfigureAwait(false);
+                    CreateErrors(name), grace.Token).ConfigureAwait(false);
             }
-            catch (SandboxException ex) when (pull && ex.ErrorId == ImageNotFoundId)
+            catch (SandboxException ex) when (ex.ErrorId == ImageNotFoundId)
             {
+                if (!pull)
+                {
+                    throw ImageMissing(image!, name, pullError: null, ex);
+                }
                 // As 'docker run' does: pull a missing image once, then create again.
                 await PullAsync(image!, name, ex, cancellationToken).ConfigureAwait(false);
-                createdContainer = await Engine.PostJsonAsync("/containers/create?name=" + DockerEngineClient.Q(name), request,
+                createdContainer = await Engine.PostJsonAsync(createPath, request,
                     DockerJsonContext.Default.ContainerCreateRequest, DockerJsonContext.Default.ContainerCreateResponse,
-                    CreateErrors(name, image!), cancellationToken).ConfigureAwait(false);
+                    CreateErrors(name), grace.Token).ConfigureAwait(false);
             }
             containerId = createdContainer.Id;
             _containerIds[id] = containerId;
+            cancellationToken.ThrowIfCancellationRequested();
 
             if (!bindServer)
             {
@@ -289,23 +336,7 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
         }
         catch (Exception ex)
         {
-            try
-            {
-                if (containerId is not null)
-                {
-                    await Engine.SendAsync(HttpMethod.Delete, $"/containers/{containerId}?force=1&v=1", null, null, CancellationToken.None,
-                        HttpStatusCode.NotFound).ConfigureAwait(false);
-                }
-                if (runDirectory is not null)
-                {
-                    DeleteRunDirectory(runDirectory);
-                }
-            }
-            catch (Exception)
-            {
-                // The original error is what the caller needs; labels let rm --expired reap leftovers.
-            }
-            _containerIds.TryRemove(id, out _);
+            await CleanUpFailedCreateAsync(id, containerId, createSent && !EngineRejected(ex), runDirectory).ConfigureAwait(false);
             if (ex is SandboxException or OperationCanceledException)
             {
                 throw;
@@ -313,6 +344,51 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
             throw new SandboxException(SandboxErrorKind.Internal, "SandboxCreateFailed",
                 $"Creating docker sandbox '{name}' failed: {ex.Message}", name, ex);
         }
+    }
+
+    /// <summary>How long the container-create call may finish after the caller cancelled.</summary>
+    internal static readonly TimeSpan CreateGracePeriod = TimeSpan.FromSeconds(15);
+
+    /// <summary>The engine answered the create with a refusal: it made nothing.</summary>
+    private static bool EngineRejected(Exception ex) =>
+        ex is SandboxException { Kind: SandboxErrorKind.NotFound or SandboxErrorKind.AlreadyExists or SandboxErrorKind.InvalidArgument
+                                   or SandboxErrorKind.NotSupported };
+
+    /// <summary>
+    /// Deletes what a failed create made: the container (with its anonymous volume), or, when the
+    /// create call itself broke off (timeout, lost connection), whatever container carries our id;
+    /// and the socket directory. Errors here are swallowed: the original one is what the caller
+    /// needs, and the labels let 'rm --expired' reap a leftover.
+    /// </summary>
+    private async Task CleanUpFailedCreateAsync(string id, string? containerId, bool lookUp, string? runDirectory)
+    {
+        using var budget = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            var doomed = new List<string>();
+            if (containerId is not null)
+            {
+                doomed.Add(containerId);
+            }
+            else if (lookUp)
+            {
+                var found = await ListContainersAsync([SandboxLabels.Id + "=" + id], budget.Token).ConfigureAwait(false);
+                doomed.AddRange(found.Select(c => c.Id));
+            }
+            foreach (var doomedId in doomed)
+            {
+                await Engine.SendAsync(HttpMethod.Delete, $"/containers/{doomedId}?force=1&v=1", null, null, budget.Token,
+                    HttpStatusCode.NotFound).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is SandboxException or OperationCanceledException or IOException)
+        {
+        }
+        if (runDirectory is not null)
+        {
+            DeleteRunDirectory(runDirectory);
+        }
+        _containerIds.TryRemove(id, out _);
     }
 
     /// <inheritdoc />
@@ -345,6 +421,11 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
             return new SandboxStatus(SandboxState.Gone, "The container no longer exists.");
         }
         var state = MapState(inspect.State);
+        if (inspect.State?.Status == "created" && inspect.Config?.Labels is { } labels && NeverStarted(labels, createdOnly: true))
+        {
+            return new SandboxStatus(SandboxState.Failed,
+                $"Never started: created more than {NeverStartedAfter.TotalMinutes:0} minutes ago, its creator stopped before starting it.");
+        }
         if (state is not (SandboxState.Failed or SandboxState.Stopped))
         {
             return new SandboxStatus(state);
@@ -391,7 +472,7 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
         }
         _containerIds.TryRemove(id, out _);
         // The directory is named after our id; accept the label's only when it is.
-        runDirectory = runDirectory is not null && Path.GetFileName(runDirectory) == id ? runDirectory : Path.Combine(RunDirectoryBase(), id);
+        runDirectory = runDirectory is not null && Path.GetFileName(runDirectory) == id ? runDirectory : Path.Combine(RunDirectoryRoot ?? RunDirectoryBase(), id);
         if (IsValidId(id))
         {
             DeleteRunDirectory(runDirectory);
@@ -534,11 +615,7 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
         }
         if (error is not null)
         {
-            throw new SandboxException(SandboxErrorKind.NotFound, ImageNotFoundId,
-                $"Image '{image}' is not present on the engine and pulling it failed: {error.Trim()}", name, notFound)
-            {
-                RecommendedAction = $"Build or load the image first (docker build -t {image} . / docker load), or check its name.",
-            };
+            throw ImageMissing(image, name, error, notFound);
         }
     }
 
@@ -569,7 +646,7 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
         {
             endpoint = $"http://127.0.0.1:{binding.HostPort}";
         }
-        var sandbox = Build(labels, inspect.Id, inspect.Config?.Image, MapState(inspect.State), endpoint);
+        var sandbox = Build(labels, inspect.Id, inspect.Config?.Image, MapState(inspect.State), endpoint, inspect.State?.Status == "created");
         _containerIds[sandbox.Id] = inspect.Id;
         return sandbox;
     }
@@ -586,13 +663,28 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
         {
             endpoint = $"http://127.0.0.1:{port.PublicPort.ToString(CultureInfo.InvariantCulture)}";
         }
-        return Build(labels, container.Id, container.Image, MapSummaryState(container.State, container.Status), endpoint);
+        return Build(labels, container.Id, container.Image, MapSummaryState(container.State, container.Status), endpoint, container.State == "created");
     }
 
-    private static Sandbox Build(IReadOnlyDictionary<string, string> labels, string containerId, string? image, SandboxState state, string? endpoint)
+    /// <summary>
+    /// A container still only created this long after its sandbox was: its creator died between
+    /// create and start (kill -9), so it never will start. It counts as failed, and 'rm --expired' removes it.
+    /// </summary>
+    internal static readonly TimeSpan NeverStartedAfter = TimeSpan.FromMinutes(10);
+
+    private static bool NeverStarted(IReadOnlyDictionary<string, string> labels, bool createdOnly) =>
+        createdOnly && SandboxLabelBuilder.ParseTime(labels.GetValueOrDefault(SandboxLabels.Created)) is { } created
+                    && DateTimeOffset.UtcNow - created > NeverStartedAfter;
+
+    private static Sandbox Build(IReadOnlyDictionary<string, string> labels, string containerId, string? image, SandboxState state, string? endpoint,
+                                 bool createdOnly)
     {
         var id = labels.TryGetValue(SandboxLabels.Id, out var sid) ? sid : Short(containerId);
         var name = labels.TryGetValue(SandboxLabels.Name, out var n) ? n : id;
+        if (NeverStarted(labels, createdOnly))
+        {
+            state = SandboxState.Failed;
+        }
         var created = SandboxLabelBuilder.ParseTime(labels.GetValueOrDefault(SandboxLabels.Created)) ?? DateTimeOffset.MinValue;
         var expires = SandboxLabelBuilder.ParseTime(labels.GetValueOrDefault(SandboxLabels.Expires));
         labels.TryGetValue(SandboxLabels.Runtime, out var runtime);
@@ -680,10 +772,7 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
         {
             throw Invalid("--network", $"Network mode '{Printable(network)}' is not valid.", "Pass bridge, none, host or a network name.");
         }
-        if (spec.ProviderOptions.TryGetValue("init", out var init))
-        {
-            ParseBool(init, "init");
-        }
+        InitMode(spec);
         if (spec.ProviderOptions.TryGetValue("pull", out var pull) && pull.Trim().ToLowerInvariant() is not ("missing" or "never"))
         {
             throw new SandboxException(SandboxErrorKind.InvalidArgument, SandboxErrorIds.InvalidProviderOption,
@@ -722,15 +811,23 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
         return true;
     }
 
-    private static string Printable(string text) => text.Replace("\n", "\\n", StringComparison.Ordinal).Replace("\r", "\\r", StringComparison.Ordinal);
-
-    private static bool ParseBool(string text, string option) => text.Trim().ToLowerInvariant() switch
+    /// <summary>The <c>init</c> option: true (the engine's init), false (the server's own), null = auto.</summary>
+    private static bool? InitMode(SandboxSpec spec)
     {
-        "true" or "1" or "yes" or "on" => true,
-        "false" or "0" or "no" or "off" => false,
-        _ => throw new SandboxException(SandboxErrorKind.InvalidArgument, SandboxErrorIds.InvalidProviderOption,
-                 $"Option '{option}' must be true or false, not '{text}'.", option),
-    };
+        if (!spec.ProviderOptions.TryGetValue("init", out var text) || text.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+        return text.Trim().ToLowerInvariant() switch
+        {
+            "true" or "1" or "yes" or "on" => true,
+            "false" or "0" or "no" or "off" => false,
+            _ => throw new SandboxException(SandboxErrorKind.InvalidArgument, SandboxErrorIds.InvalidProviderOption,
+                     $"Option 'init' must be 'auto' (the engine's init when it has one, else the server's own; the default), 'true' (the engine's init, docker-init) or 'false' (the server reaps orphans itself as PID 1), not '{Printable(text)}'.", "init"),
+        };
+    }
+
+    private static string Printable(string text) => text.Replace("\n", "\\n", StringComparison.Ordinal).Replace("\r", "\\r", StringComparison.Ordinal);
 
     private static SandboxException Invalid(string parameter, string message, string? action = null) =>
         new(SandboxErrorKind.InvalidArgument, SandboxErrorIds.InvalidSpec, message, parameter) { RecommendedAction = action };
@@ -744,7 +841,7 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
     private static DockerErrorMap ContainerErrors(string target) =>
         DockerErrorMap.NotFound("SandboxNotFound", target, "List sandboxes with 'sandboxps ls --provider docker'.");
 
-    private static DockerErrorMap CreateErrors(string name, string image) => new()
+    private static DockerErrorMap CreateErrors(string name) => new()
     {
         Overrides = new Dictionary<HttpStatusCode, (SandboxErrorKind, string)>
         {
@@ -752,8 +849,36 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
             [HttpStatusCode.Conflict] = (SandboxErrorKind.AlreadyExists, SandboxErrorIds.SandboxNameInUse),
         },
         Target = name,
-        RecommendedAction = $"If the image is missing, build or pull it ('docker pull {image}'); if the name is taken, choose another name or remove the old sandbox.",
+        RecommendedAction = $"Choose another name, or remove the old sandbox ('sandboxps rm {name}').",
     };
+
+    /// <summary>The image is not on the engine and was not (or could not be) pulled: say so, and how to get it.</summary>
+    private SandboxException ImageMissing(string image, string name, string? pullError, Exception inner)
+    {
+        var why = pullError is null
+            ? "and pull=never forbids pulling it"
+            : $"and pulling it failed ({pullError.Trim()}); nothing can be pulled when no registry is reachable from the engine, so the image must be built or loaded there";
+        return new SandboxException(SandboxErrorKind.NotFound, ImageNotFoundId,
+            $"Image '{image}' is not on the Docker engine at {Engine.Endpoint.Display} {why}.", name, inner)
+        {
+            RecommendedAction = $"Build it ('docker build -t {image} DIR'), load it ('docker load -i FILE'), or use a runtime ('sandboxps runtime build NAME'); 'docker images' lists the images the engine has.",
+        };
+    }
+
+    /// <summary>Whether an image runs as root when no user is given (its USER is empty, root or 0); false when it is not present.</summary>
+    private async Task<bool> ImageRunsAsRootAsync(string image, CancellationToken ct)
+    {
+        try
+        {
+            var inspect = await Engine.GetJsonAsync("/images/" + image + "/json", DockerJsonContext.Default.ImageInspect,
+                DockerErrorMap.NotFound(ImageNotFoundId, image), ct).ConfigureAwait(false);
+            return string.IsNullOrEmpty(inspect.Config?.User) || IsRootUser(inspect.Config.User);
+        }
+        catch (SandboxException ex) when (ex.Kind is SandboxErrorKind.NotFound or SandboxErrorKind.InvalidArgument)
+        {
+            return false;
+        }
+    }
 
     // ---- small helpers --------------------------------------------------------------------------
 
@@ -786,7 +911,7 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
         return Path.Combine(Path.GetTempPath(), "sandboxps-" + uid.ToString(CultureInfo.InvariantCulture), "docker");
     }
 
-    private static void CreateRunDirectory(string directory, bool nonRootUser)
+    private static void CreateRunDirectory(string directory, bool containerRunsAsRoot)
     {
         if (OperatingSystem.IsWindows())
         {
@@ -797,14 +922,14 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
         Directory.CreateDirectory(parent, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
                                           | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
         Directory.CreateDirectory(directory);
-        // The server creates its socket here as the container's user. A non-root user needs write
-        // access; the directory's name is random and its parent is not listable (0711), and the
-        // server still demands the token.
+        // The server creates its socket here as the container's user. Root in the container gets in
+        // anyway (0700); another user needs write and search access (0733: it still cannot list the
+        // directory, whose name is random under a parent that cannot be listed either, and the
+        // server demands the token).
         var mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-        if (nonRootUser)
+        if (!containerRunsAsRoot)
         {
-            mode |= UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
-                  | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+            mode |= UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
         }
         File.SetUnixFileMode(directory, mode);
     }
