@@ -108,7 +108,7 @@ public sealed class ProviderLifecycleTests(DockerFixture fixture) : IClassFixtur
         Assert.Equal("DockerImageNotFound", ex.ErrorId);
         Assert.Equal(SandboxErrorKind.NotFound, ex.Kind);
         Assert.Contains("pulling it failed", ex.Message); // no registry is reachable here
-        Assert.Contains("nothing can be pulled when no registry is reachable", ex.Message);
+        Assert.Contains("when no registry is reachable from the engine (an offline machine), nothing can be pulled", ex.Message);
         Assert.Contains("docker build -t sandboxps/does-not-exist:never", ex.RecommendedAction);
         Assert.Contains("docker images", ex.RecommendedAction);
         Assert.Null(await Provider.GetAsync(name, cts.Token));

@@ -857,7 +857,7 @@ public sealed partial class DockerProvider : ISandboxProvider, ILogSource, IPaus
     {
         var why = pullError is null
             ? "and pull=never forbids pulling it"
-            : $"and pulling it failed ({pullError.Trim()}); nothing can be pulled when no registry is reachable from the engine, so the image must be built or loaded there";
+            : $"and pulling it failed ({pullError.Trim()}); when no registry is reachable from the engine (an offline machine), nothing can be pulled and the image must be built or loaded there";
         return new SandboxException(SandboxErrorKind.NotFound, ImageNotFoundId,
             $"Image '{image}' is not on the Docker engine at {Engine.Endpoint.Display} {why}.", name, inner)
         {
