@@ -565,6 +565,11 @@ internal sealed class Session : IDisposable
         }
         // The command must be with the shell before the Ctrl-C follows it.
         await Task.WhenAny(run.Sent, Task.Delay(Grace));
+        if (run.Completion.IsCompleted)
+        {
+            // It ended meanwhile: a Ctrl-C now would hit the idle shell or the next command.
+            return;
+        }
         var recovery = Array.Empty<byte>();
         if (_mode == ShellMode.Bash)
         {
