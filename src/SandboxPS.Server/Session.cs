@@ -157,7 +157,8 @@ internal sealed class Session : IDisposable
                 pid = Native.Spawn(program, argv, environment, cwd,
                     dups: [(1, 0), (2, 0), (3, pipeRead)],
                     opens: [(0, slavePath)],
-                    newSession: true);
+                    newSession: true,
+                    closeFrom: 4);
             }
             catch (SpawnException ex)
             {
