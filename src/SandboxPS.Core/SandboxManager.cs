@@ -84,6 +84,44 @@ public sealed class SandboxManager
     }
 
     /// <summary>
+    /// Creates a sandbox and waits until it is ready. A sandbox that does not get there (it failed, the wait
+    /// timed out, or <paramref name="ct"/> was cancelled, e.g. by Ctrl-C) is removed before the original
+    /// error is rethrown: the caller never received it, so nothing else would remove it before its TTL.
+    /// </summary>
+    /// <param name="provider">Provider name, as for <see cref="CreateAsync"/>.</param>
+    /// <param name="spec">What to create.</param>
+    /// <param name="timeout">How long to wait for readiness (<c>SandboxReadyTimeout</c> after it).</param>
+    /// <param name="onCreated">Called once the sandbox exists, before the wait (for progress and verbose output).</param>
+    /// <param name="ct">Cancels the create or the wait; the sandbox is removed either way.</param>
+    /// <remarks>CLI: <c>sandboxps new</c> and <c>run</c>; PowerShell: <c>New-Sandbox -Wait</c>.</remarks>
+    public async Task<Sandbox> CreateReadyAsync(string provider, SandboxSpec spec, TimeSpan timeout,
+                                                Action<Sandbox>? onCreated = null, CancellationToken ct = default)
+    {
+        var sandbox = await CreateAsync(provider, spec, ct).ConfigureAwait(false);
+        try
+        {
+            onCreated?.Invoke(sandbox);
+            return await WaitReadyAsync(sandbox, timeout, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is SandboxException or OperationCanceledException)
+        {
+            using var cleanup = new CancellationTokenSource(CleanupBudget);
+            try
+            {
+                await RemoveAsync(sandbox, cleanup.Token).ConfigureAwait(false);
+            }
+            catch (Exception removal) when (removal is SandboxException or OperationCanceledException)
+            {
+                // The original error is what the caller needs; the reaper removes what is left after its TTL.
+            }
+            throw;
+        }
+    }
+
+    /// <summary>How long removing a sandbox that never became ready may take (independent of the caller's token).</summary>
+    internal static readonly TimeSpan CleanupBudget = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// Waits until the sandbox's server answers <c>GET /health</c> (probes with backoff 2, 5, 10, 20, 50, then
     /// 100 ms), asking the provider for its state until it runs and then every 250 ms, so a sandbox that dies
     /// fails within a quarter second.

@@ -44,27 +44,8 @@ internal static class NewCommand
             // A runtime may need a build first: show its output (stderr) instead of a silent wait.
             docker.RuntimeBuildOptions.Progress ??= new RuntimeCommands.StderrProgress(parse.InvocationConfiguration.Error);
         }
-        var sandbox = await context.Manager.CreateAsync(provider, spec, ct).ConfigureAwait(false);
-        if (!wait)
-        {
-            return sandbox;
-        }
-        try
-        {
-            return await context.Manager.WaitReadyAsync(sandbox, readyTimeout, ct).ConfigureAwait(false);
-        }
-        catch
-        {
-            using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            try
-            {
-                await context.Manager.RemoveAsync(sandbox, cleanup.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is SandboxException or OperationCanceledException)
-            {
-                // The readiness failure is what the user needs to see.
-            }
-            throw;
-        }
+        return wait
+            ? await context.Manager.CreateReadyAsync(provider, spec, readyTimeout, ct: ct).ConfigureAwait(false)
+            : await context.Manager.CreateAsync(provider, spec, ct).ConfigureAwait(false);
     }
 }

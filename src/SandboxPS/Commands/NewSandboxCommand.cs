@@ -151,42 +151,31 @@ public sealed class NewSandboxCommand : SandboxCmdletBase
 
     private async Task<Sandbox> CreateAsync(NewSandboxRequest request, CancellationToken cancellationToken)
     {
-        var sandbox = await Manager.CreateAsync(request.Provider, request.Spec, cancellationToken).ConfigureAwait(false);
-        EmitVerbose($"Created {Describe(sandbox)}.");
-        if (Wait)
+        if (!Wait)
         {
-            var progress = new ProgressRecord(1, "New-Sandbox", $"Waiting for {sandbox.Name} to become ready");
-            EmitProgress(progress);
-            try
+            var created = await Manager.CreateAsync(request.Provider, request.Spec, cancellationToken).ConfigureAwait(false);
+            EmitVerbose($"Created {Describe(created)}.");
+            return created;
+        }
+        ProgressRecord? progress = null;
+        try
+        {
+            // A sandbox that never becomes ready (failed, timed out, or Ctrl+C during the wait) is removed
+            // by the core before the original error surfaces.
+            return await Manager.CreateReadyAsync(request.Provider, request.Spec, TimeSpan.FromSeconds(TimeoutSec), sandbox =>
             {
-                sandbox = await Manager.WaitReadyAsync(sandbox, TimeSpan.FromSeconds(TimeoutSec), cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is SandboxException && !cancellationToken.IsCancellationRequested)
-            {
-                // A sandbox that never became ready is a failed create: remove it, report the original error.
-                EmitVerbose($"Removing {sandbox.Name}, which did not become ready.");
-                await RemoveQuietlyAsync(sandbox).ConfigureAwait(false);
-                throw;
-            }
-            finally
+                EmitVerbose($"Created {Describe(sandbox)}.");
+                progress = new ProgressRecord(1, "New-Sandbox", $"Waiting for {sandbox.Name} to become ready");
+                EmitProgress(progress);
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (progress is not null)
             {
                 progress.RecordType = ProgressRecordType.Completed;
                 EmitProgress(progress);
             }
-        }
-        return sandbox;
-    }
-
-    private static async Task RemoveQuietlyAsync(Sandbox sandbox)
-    {
-        try
-        {
-            using var budget = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await Manager.RemoveAsync(sandbox, budget.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is SandboxException or OperationCanceledException or IOException)
-        {
-            // The original error matters more; the reaper removes what is left after its TTL.
         }
     }
 }

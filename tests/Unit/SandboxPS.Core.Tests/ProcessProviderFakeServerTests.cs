@@ -70,6 +70,37 @@ public sealed class ProcessProviderFakeServerTests : IAsyncLifetime
         Assert.Equal(SandboxState.Gone, (await manager.GetStatusAsync(sandbox)).State);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task CreateReadyAsync_CancelledOrTimedOutDuringTheWait_RemovesTheSandbox()
+    {
+        var fake = _state.FakeServer("echo '{\"listening\":\"http://127.0.0.1:9\",\"pid\":'$$'}'; sleep 60");
+        var manager = _state.NewManager();
+        foreach (var cancel in new[] { true, false })
+        {
+            var spec = new SandboxSpec { Name = cancel ? "cancelled-wait" : "timed-out-wait" };
+            spec.ProviderOptions["serverPath"] = fake;
+            Sandbox? created = null;
+            using var ctrlC = new CancellationTokenSource();
+            var wait = manager.CreateReadyAsync("process", spec, cancel ? TimeSpan.FromSeconds(45) : TimeSpan.FromMilliseconds(300),
+                s => { created = s; if (cancel) ctrlC.CancelAfter(200); }, ctrlC.Token);
+
+            if (cancel)
+            {
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(() => wait);
+            }
+            else
+            {
+                Assert.Equal(SandboxErrorIds.SandboxReadyTimeout, (await Assert.ThrowsAsync<SandboxException>(() => wait)).ErrorId);
+            }
+            Assert.NotNull(created);
+            Assert.Equal(SandboxState.Gone, (await manager.GetStatusAsync(created!)).State);
+            await foreach (var left in manager.ListAsync("process"))
+            {
+                Assert.Fail($"{left.Name} was left behind");
+            }
+        }
+    }
+
     [Fact]
     public async Task CreateAsync_LimitsItCannotHonour_AreRejectedBeforeAnythingStarts()
     {
