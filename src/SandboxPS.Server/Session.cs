@@ -211,9 +211,10 @@ internal sealed class Session : IDisposable
             // the marker, i.e. into other calls' output. Without it, background jobs ignore Ctrl-C
             // and read /dev/null, and a timeout kills what the command started (Escalate).
             // It also reads away whole lines of input the command left unread: bash would run them as
-            // commands once back at its prompt (a partial line cannot be read; Start flushes it).
+            // commands once back at its prompt (a partial line cannot be read; Start flushes it; the
+            // timeout covers a terminal a command left in raw mode).
             sb.Append("__sbx_m() { builtin set +mb; PS1=''; PS2=''; PS0=''; unset PROMPT_COMMAND; ");
-            sb.Append("while IFS= builtin read -r -t 0 __sbx_z 2>/dev/null && IFS= builtin read -r __sbx_z; do :; done; builtin printf '\\036SBX%s:%s:%s:%s\\036' '")
+            sb.Append("while IFS= builtin read -r -t 0 __sbx_z 2>/dev/null && IFS= builtin read -r -t 0.2 __sbx_z; do :; done; builtin printf '\\036SBX%s:%s:%s:%s\\036' '")
               .Append(nonce).Append("' \"$1\" \"$2\" \"$PWD\"; }; ");
             // The first marker's code: 1 = `read -d ''` works (always, in bash), +10 = sourcing from /dev/fd works.
             sb.Append("IFS= builtin read -r -d '' __sbx_c </dev/null 2>/dev/null; __sbx_r=$?; __sbx_s=0; ");

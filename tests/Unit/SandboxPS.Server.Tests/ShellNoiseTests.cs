@@ -168,6 +168,21 @@ public sealed class BashNoiseTests(ServerFixture fixture) : IClassFixture<Server
     }
 
     [Fact(Timeout = 30000)]
+    public async Task Bash_LeftoverInputOnARawTerminal_DoesNotHoldUpTheRun()
+    {
+        var server = fixture.Server;
+        var id = (await server.CreateSessionAsync(new CreateSessionRequest())).Id;
+        var run = server.RunAsync("stty -icanon; sleep 0.5; echo done", id);
+        await ShellNoiseChecks.WaitBusyAsync(server, id);
+        using (var input = await server.Http.PostAsJsonAsync($"/v1/sessions/{id}/input", new InputRequest { Data = "abc" }, ProtocolJsonContext.Default.InputRequest))
+        {
+            await ServerProcess.Expect(input, HttpStatusCode.NoContent);
+        }
+        Assert.Equal("done\n", (await run).Output);
+        Assert.Equal("next\n", (await server.RunAsync("echo next", id)).Output);
+    }
+
+    [Fact(Timeout = 30000)]
     public async Task Bash_LeftoverInput_IsNotRunAsACommand()
     {
         var server = fixture.Server;
