@@ -16,6 +16,7 @@ namespace SandboxPS.Server;
 internal sealed class Session : IDisposable
 {
     private static readonly TimeSpan Grace = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan RecoveryDelay = TimeSpan.FromMilliseconds(500);
     private readonly object _gate = new();
     private readonly MarkerScanner _scanner;
     private readonly string _nonce;
@@ -592,6 +593,7 @@ internal sealed class Session : IDisposable
         WriteTerminal([0x03]);
         if (recovery.Length > 0)
         {
+            await CommandGoneAsync(run);
             WriteTerminal(recovery);
         }
         if (await Completes(run, Grace))
@@ -617,6 +619,20 @@ internal sealed class Session : IDisposable
         if (!await Completes(run, Grace))
         {
             run.Complete(this, 137, null);
+        }
+    }
+
+    /// <summary>
+    /// Waits (at most <see cref="RecoveryDelay"/>) until the interrupted command's processes are gone. Until
+    /// then the recovery line must stay off the terminal: a command still reading it (cat, head, read)
+    /// would take the line as its own input, and the shell, never seeing it, would be killed as unresponsive.
+    /// </summary>
+    private async Task CommandGoneAsync(Run run)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (clock.Elapsed < RecoveryDelay && ProcessTable.Descendants(Pid, run.ChildrenAtStart).Count > 0)
+        {
+            await Task.Delay(5);
         }
     }
 
