@@ -16,7 +16,6 @@ namespace SandboxPS.Server;
 internal sealed class Session : IDisposable
 {
     private static readonly TimeSpan Grace = TimeSpan.FromSeconds(2);
-    private static readonly TimeSpan RecoveryDelay = TimeSpan.FromMilliseconds(500);
     private readonly object _gate = new();
     private readonly MarkerScanner _scanner;
     private readonly string _nonce;
@@ -204,7 +203,12 @@ internal sealed class Session : IDisposable
         var sb = new StringBuilder();
         if (mode == ShellMode.Bash)
         {
-            sb.Append("set +o history; unset HISTFILE PROMPT_COMMAND MAILCHECK; PS0=''; PS1=''; PS2=''; ");
+            sb.Append("set +o history; unset HISTFILE MAILCHECK; PS0=''; PS1=''; PS2=''; ");
+            // Before each prompt bash prints a prompt marker (sequence -1, with $?): after a marker it
+            // is ignored; after Ctrl-C threw bash out of a command (the rest of the trigger line, marker
+            // included, is dropped) it ends the interrupted run. No recovery line is typed, which a
+            // command still reading the terminal (cat, read) could take as its input.
+            sb.Append("__sbx_p() { builtin printf '\\036SBX%s:-1:%s:%s\\036' '").Append(nonce).Append("' \"$?\" \"$PWD\"; PS1=''; PS2=''; PS0=''; }; PROMPT_COMMAND=__sbx_p; ");
             // The marker also clears whatever prompt the command set (venv's activate, PROMPT_COMMAND):
             // the shell prints it after the marker, where it would land in the next call's output.
             // Job control stays off (also when a command turned it on): with it, bash prints
@@ -214,7 +218,7 @@ internal sealed class Session : IDisposable
             // It also reads away whole lines of input the command left unread: bash would run them as
             // commands once back at its prompt (a partial line cannot be read; Start flushes it; the
             // timeout covers a terminal a command left in raw mode).
-            sb.Append("__sbx_m() { builtin set +mb; PS1=''; PS2=''; PS0=''; unset PROMPT_COMMAND; ");
+            sb.Append("__sbx_m() { builtin set +mb; PS1=''; PS2=''; PS0=''; PROMPT_COMMAND=__sbx_p; ");
             sb.Append("while IFS= builtin read -r -t 0 __sbx_z 2>/dev/null && IFS= builtin read -r -t 0.2 __sbx_z; do :; done; builtin printf '\\036SBX%s:%s:%s:%s\\036' '")
               .Append(nonce).Append("' \"$1\" \"$2\" \"$PWD\"; }; ");
             // The first marker's code: 1 = `read -d ''` works (always, in bash), +10 = sourcing from /dev/fd works.
@@ -368,6 +372,15 @@ internal sealed class Session : IDisposable
     // Called under _gate.
     private void OnMarker(MarkerScanner.Marker marker)
     {
+        if (marker.Seq == PromptSeq && _mode == ShellMode.Bash)
+        {
+            // bash is at its prompt: the end of an interrupted run; otherwise it follows a marker.
+            if (_run is { Escalating: true } interrupted)
+            {
+                interrupted.Complete(this, marker.ExitCode, marker.Cwd);
+            }
+            return;
+        }
         if (marker.Seq == PromptSeq)
         {
             // A loop shell is at its prompt: an error in a special builtin (a syntax error in eval),
@@ -575,27 +588,12 @@ internal sealed class Session : IDisposable
             // It ended meanwhile: a Ctrl-C now would hit the idle shell or the next command.
             return;
         }
-        var recovery = Array.Empty<byte>();
-        if (_mode == ShellMode.Bash)
-        {
-            // An interactive shell drops the rest of a line whose job died of SIGINT, marker included:
-            // a second, marker-only line tells us when the shell is back. (A loop shell thrown back to
-            // its prompt shows its prompt marker, and OnMarker brings it back.)
-            lock (_gate)
-            {
-                run.FinalSeq = ++_seq;
-            }
-            recovery = Encoding.ASCII.GetBytes($"__sbx_m {run.FinalSeq.ToString(CultureInfo.InvariantCulture)} 130\n");
-        }
+        // A shell thrown back to its prompt by the Ctrl-C shows its prompt marker: bash's ends the
+        // run, a loop shell's brings it back into its loop (OnMarker).
         // The terminal does not flush on Ctrl-C (NOFLSH keeps the output we have not read yet), so
         // drop unread input here: the shell must not run it as a command once it is back.
         FlushInput();
         WriteTerminal([0x03]);
-        if (recovery.Length > 0)
-        {
-            await CommandGoneAsync(run);
-            WriteTerminal(recovery);
-        }
         if (await Completes(run, Grace))
         {
             return;
@@ -619,20 +617,6 @@ internal sealed class Session : IDisposable
         if (!await Completes(run, Grace))
         {
             run.Complete(this, 137, null);
-        }
-    }
-
-    /// <summary>
-    /// Waits (at most <see cref="RecoveryDelay"/>) until the interrupted command's processes are gone. Until
-    /// then the recovery line must stay off the terminal: a command still reading it (cat, head, read)
-    /// would take the line as its own input, and the shell, never seeing it, would be killed as unresponsive.
-    /// </summary>
-    private async Task CommandGoneAsync(Run run)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (clock.Elapsed < RecoveryDelay && ProcessTable.Descendants(Pid, run.ChildrenAtStart).Count > 0)
-        {
-            await Task.Delay(5);
         }
     }
 
