@@ -1,7 +1,9 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using System.Numerics;
 using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
@@ -140,7 +142,7 @@ internal sealed class BulkSocketConnection : ConnectionContext, IMemoryPoolFeatu
         Features.Set<IMemoryPoolFeature>(this);
     }
 
-    public MemoryPool<byte> MemoryPool => MemoryPool<byte>.Shared;
+    public MemoryPool<byte> MemoryPool => BlockPool.Instance;
 
     public override string ConnectionId { get; set; }
 
@@ -320,5 +322,70 @@ internal sealed class BulkSocketConnection : ConnectionContext, IMemoryPoolFeatu
     {
         public PipeReader Input { get; } = input;
         public PipeWriter Output { get; } = output;
+    }
+}
+
+/// <summary>
+/// 4-64 KiB blocks for the connections' pipes, kept for reuse (up to 2 MiB per size). With
+/// <c>MemoryPool&lt;byte&gt;.Shared</c> most blocks of a streaming download overflowed the array pool's
+/// per-core caches and became garbage: the server's peak RSS went from 20 to 87 MB on a 100 MiB download.
+/// </summary>
+internal sealed class BlockPool : MemoryPool<byte>
+{
+    public static readonly BlockPool Instance = new();
+
+    private const int MinBlock = 4 * 1024;
+    private const int MaxBlock = 64 * 1024;
+    private const int KeptBytesPerSize = 2 * 1024 * 1024;
+    private readonly ConcurrentQueue<byte[]>[] _free = [new(), new(), new(), new(), new()];
+    private readonly int[] _kept = new int[5];
+
+    public override int MaxBufferSize => MaxBlock;
+
+    public override IMemoryOwner<byte> Rent(int minBufferSize = -1)
+    {
+        int size = minBufferSize <= MinBlock ? MinBlock : (int)BitOperations.RoundUpToPowerOf2((uint)minBufferSize);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(size, MaxBlock, nameof(minBufferSize));
+        int index = BitOperations.Log2((uint)size) - 12;
+        if (_free[index].TryDequeue(out var array))
+        {
+            Interlocked.Decrement(ref _kept[index]);
+        }
+        else
+        {
+            array = GC.AllocateUninitializedArray<byte>(size);
+        }
+        return new Block(this, array, index);
+    }
+
+    private void Return(byte[] array, int index)
+    {
+        if (Interlocked.Increment(ref _kept[index]) * (long)array.Length <= KeptBytesPerSize)
+        {
+            _free[index].Enqueue(array);
+        }
+        else
+        {
+            Interlocked.Decrement(ref _kept[index]);
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+    }
+
+    private sealed class Block(BlockPool pool, byte[] array, int index) : IMemoryOwner<byte>
+    {
+        private byte[]? _array = array;
+
+        public Memory<byte> Memory => _array ?? throw new ObjectDisposedException(nameof(Block));
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _array, null) is { } returned)
+            {
+                pool.Return(returned, index);
+            }
+        }
     }
 }
