@@ -1,7 +1,9 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using System.Numerics;
 using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
@@ -17,7 +19,8 @@ namespace SandboxPS.Server;
 /// read preceded by a zero-byte "wait for data" read, so a 100 MiB upload cost ~51,000 recvfrom calls,
 /// each with a pipe flush and a thread-pool hand-off (strace and perf of the bench's upload). Here a busy
 /// connection reads 64 KiB at a time and skips the zero-byte wait while the socket keeps filling the
-/// buffer; an idle connection still waits with a zero-byte read and holds no buffer.
+/// buffer; an idle connection still waits with a zero-byte read, holds no buffer, and reads a request
+/// into a 4 KiB one.
 /// </remarks>
 internal sealed class BulkSocketTransportFactory : IConnectionListenerFactory
 {
@@ -109,6 +112,7 @@ internal sealed class BulkSocketListener(Socket listenSocket) : IConnectionListe
 
 internal sealed class BulkSocketConnection : ConnectionContext, IMemoryPoolFeature
 {
+    private const int SmallRead = 4 * 1024;
     private const int ReceiveSize = 64 * 1024;
     private const int StreamingRead = 16 * 1024;
     private const long PauseAt = 1024 * 1024;
@@ -131,14 +135,14 @@ internal sealed class BulkSocketConnection : ConnectionContext, IMemoryPoolFeatu
         ConnectionClosed = _closed.Token;
         // Kestrel reads the input on the thread pool; the loops here resume on it too.
         _input = new Pipe(new PipeOptions(MemoryPool, PipeScheduler.ThreadPool, PipeScheduler.ThreadPool,
-                                          PauseAt, PauseAt / 2, ReceiveSize, useSynchronizationContext: false));
+                                          PauseAt, PauseAt / 2, SmallRead, useSynchronizationContext: false));
         _output = new Pipe(new PipeOptions(MemoryPool, PipeScheduler.ThreadPool, PipeScheduler.ThreadPool,
-                                           PauseAt, PauseAt / 2, 16 * 1024, useSynchronizationContext: false));
+                                           PauseAt, PauseAt / 2, 8 * 1024, useSynchronizationContext: false));
         Transport = new DuplexPipe(_input.Reader, _output.Writer);
         Features.Set<IMemoryPoolFeature>(this);
     }
 
-    public MemoryPool<byte> MemoryPool => MemoryPool<byte>.Shared;
+    public MemoryPool<byte> MemoryPool => BlockPool.Instance;
 
     public override string ConnectionId { get; set; }
 
@@ -169,17 +173,18 @@ internal sealed class BulkSocketConnection : ConnectionContext, IMemoryPoolFeatu
             {
                 if (!streaming)
                 {
-                    // Idle or request/response traffic: wait for data before taking a buffer.
+                    // Idle or request/response traffic: wait for data before taking a buffer, then take
+                    // a small one (200 connections at once each holding 64 KiB showed in the server's RSS).
                     await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
                 }
-                var memory = writer.GetMemory(ReceiveSize);
+                var memory = writer.GetMemory(streaming ? ReceiveSize : SmallRead);
                 int n = await _socket.ReceiveAsync(memory, SocketFlags.None).ConfigureAwait(false);
                 if (n == 0)
                 {
                     break;
                 }
-                // A body is streaming in: read again straight away (one syscall per 64 KiB, not two).
-                streaming = n >= StreamingRead;
+                // A body is streaming in: read again straight away, 64 KiB at a time (one syscall each, not two).
+                streaming = n == memory.Length || n >= StreamingRead;
                 writer.Advance(n);
                 var flushed = await writer.FlushAsync().ConfigureAwait(false);
                 if (flushed.IsCompleted || flushed.IsCanceled)
@@ -317,5 +322,70 @@ internal sealed class BulkSocketConnection : ConnectionContext, IMemoryPoolFeatu
     {
         public PipeReader Input { get; } = input;
         public PipeWriter Output { get; } = output;
+    }
+}
+
+/// <summary>
+/// 4-64 KiB blocks for the connections' pipes, kept for reuse (up to 2 MiB per size). With
+/// <c>MemoryPool&lt;byte&gt;.Shared</c> most blocks of a streaming download overflowed the array pool's
+/// per-core caches and became garbage: the server's peak RSS went from 20 to 87 MB on a 100 MiB download.
+/// </summary>
+internal sealed class BlockPool : MemoryPool<byte>
+{
+    public static readonly BlockPool Instance = new();
+
+    private const int MinBlock = 4 * 1024;
+    private const int MaxBlock = 64 * 1024;
+    private const int KeptBytesPerSize = 2 * 1024 * 1024;
+    private readonly ConcurrentQueue<byte[]>[] _free = [new(), new(), new(), new(), new()];
+    private readonly int[] _kept = new int[5];
+
+    public override int MaxBufferSize => MaxBlock;
+
+    public override IMemoryOwner<byte> Rent(int minBufferSize = -1)
+    {
+        int size = minBufferSize <= MinBlock ? MinBlock : (int)BitOperations.RoundUpToPowerOf2((uint)minBufferSize);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(size, MaxBlock, nameof(minBufferSize));
+        int index = BitOperations.Log2((uint)size) - 12;
+        if (_free[index].TryDequeue(out var array))
+        {
+            Interlocked.Decrement(ref _kept[index]);
+        }
+        else
+        {
+            array = GC.AllocateUninitializedArray<byte>(size);
+        }
+        return new Block(this, array, index);
+    }
+
+    private void Return(byte[] array, int index)
+    {
+        if (Interlocked.Increment(ref _kept[index]) * (long)array.Length <= KeptBytesPerSize)
+        {
+            _free[index].Enqueue(array);
+        }
+        else
+        {
+            Interlocked.Decrement(ref _kept[index]);
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+    }
+
+    private sealed class Block(BlockPool pool, byte[] array, int index) : IMemoryOwner<byte>
+    {
+        private byte[]? _array = array;
+
+        public Memory<byte> Memory => _array ?? throw new ObjectDisposedException(nameof(Block));
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _array, null) is { } returned)
+            {
+                pool.Return(returned, index);
+            }
+        }
     }
 }

@@ -56,6 +56,7 @@ internal static unsafe partial class Native
     [DllImport("libc", SetLastError = true)] private static extern int posix_spawn_file_actions_adddup2(void* fa, int fd, int newfd);
     [DllImport("libc", SetLastError = true)] private static extern int posix_spawn_file_actions_addopen(void* fa, int fd, byte* path, int flags, int mode);
     [DllImport("libc", SetLastError = true)] private static extern int posix_spawn_file_actions_addchdir_np(void* fa, byte* path);
+    [DllImport("libc", SetLastError = true)] private static extern int posix_spawn_file_actions_addclosefrom_np(void* fa, int from);
     [DllImport("libc", SetLastError = true)] private static extern int posix_spawnattr_init(void* attr);
     [DllImport("libc", SetLastError = true)] private static extern int posix_spawnattr_destroy(void* attr);
     [DllImport("libc", SetLastError = true)] private static extern int posix_spawnattr_setflags(void* attr, short flags);
@@ -193,7 +194,7 @@ internal static unsafe partial class Native
     /// reset and an empty signal mask, the given fds (child fd ← parent fd or path) and working directory.
     /// </summary>
     public static int Spawn(string path, IReadOnlyList<string> argv, IReadOnlyList<string> env, string? cwd,
-        IReadOnlyList<(int ChildFd, int ParentFd)> dups, IReadOnlyList<(int ChildFd, string Path)> opens, bool newSession)
+        IReadOnlyList<(int ChildFd, int ParentFd)> dups, IReadOnlyList<(int ChildFd, string Path)> opens, bool newSession, int closeFrom = -1)
     {
         var handles = new List<nint>();
         byte* fa = stackalloc byte[512];
@@ -212,6 +213,13 @@ internal static unsafe partial class Native
             {
                 int rc = posix_spawn_file_actions_adddup2(fa, parentFd, childFd);
                 if (rc != 0) throw new IOException($"posix_spawn_file_actions_adddup2: {Errno(rc)}");
+            }
+            if (closeFrom >= 0)
+            {
+                // Descriptors the server inherited without close-on-exec (from whoever started it)
+                // are not the child's business.
+                int rc = posix_spawn_file_actions_addclosefrom_np(fa, closeFrom);
+                if (rc != 0) throw new IOException($"posix_spawn_file_actions_addclosefrom_np: {Errno(rc)}");
             }
             if (cwd is not null)
             {

@@ -14,6 +14,7 @@ def _sbx_main():
     nonce = sys.argv[1]
     sys.argv[:] = ['']
     fin = os.fdopen(3, 'rb', buffering=0)
+    os.set_inheritable(3, False)
     ns = {'__name__': '__main__', '__builtins__': __builtins__}
     def mark(seq, rc):
         for s in (sys.stdout, sys.stderr):

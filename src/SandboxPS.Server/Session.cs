@@ -158,7 +158,8 @@ internal sealed class Session : IDisposable
                 pid = Native.Spawn(program, argv, environment, cwd,
                     dups: [(1, 0), (2, 0), (3, pipeRead)],
                     opens: [(0, slavePath)],
-                    newSession: true);
+                    newSession: true,
+                    closeFrom: 4);
             }
             catch (SpawnException ex)
             {
@@ -228,8 +229,8 @@ internal sealed class Session : IDisposable
         sb.Append("__sbx_m() { set +m; PS1=$__sbx_p; PS2=''; printf '\\036SBX%s:%s:%s:%s\\036' '").Append(nonce).Append("' \"$1\" \"$2\" \"$PWD\"; }; ");
         // The first marker's code tells whether `read -d ''` works (1 = EOF: ash) or not (dash: head -c).
         sb.Append("IFS= read -r -d '' __sbx_c </dev/null 2>/dev/null; __sbx_r=$?; ");
-        sb.Append("if [ \"$__sbx_r\" = 1 ]; then __sbx_x() { IFS= read -r -d '' __sbx_c <&3; eval \"$__sbx_c\"; }; ");
-        sb.Append("else __sbx_x() { __sbx_c=$(head -c \"$__sbx_n\" <&3); __sbx_c=${__sbx_c%x}; eval \"$__sbx_c\"; }; fi; ");
+        sb.Append("if [ \"$__sbx_r\" = 1 ]; then __sbx_x() { IFS= read -r -d '' __sbx_c <&3; eval \"$__sbx_c\" 3<&-; }; ");
+        sb.Append("else __sbx_x() { __sbx_c=$(head -c \"$__sbx_n\" <&3); __sbx_c=${__sbx_c%x}; eval \"$__sbx_c\" 3<&-; }; fi; ");
         // The command runs in a function called from the loop's function. A `return` in it ends only
         // that function; a `continue` that reaches the loop (busybox) skips the marker, so the next
         // round prints it first; a `break` ends the loop, and the prompt marker brings it back.
@@ -517,7 +518,9 @@ internal sealed class Session : IDisposable
                 // Run from a sourced (tiny, constant) text, bash is not "interactive" meanwhile: it
                 // prints no `[1] PID` for `cmd &` and no "exit" for `exit`. The marker stays outside,
                 // where a `return` in the command cannot skip it.
-                var run1 = _bashSource ? "builtin . /dev/fd/250 250<<<'builtin eval \"$__sbx_c\"'" : "builtin eval \"$__sbx_c\"";
+                // The command runs with fd 3 (and the here-string's fd) closed: it and its background
+                // jobs cannot read the command pipe, and an `exec 3>...` in it cannot replace it.
+                var run1 = _bashSource ? "builtin . /dev/fd/250 250<<<'builtin eval \"$__sbx_c\" 3<&- 250<&-'" : "builtin eval \"$__sbx_c\" 3<&-";
                 var trigger = string.Create(CultureInfo.InvariantCulture, $"{read}; {run1}; __sbx_m {run.CommandSeq} $?\n");
                 if (!WriteTerminal(Encoding.ASCII.GetBytes(trigger)))
                 {

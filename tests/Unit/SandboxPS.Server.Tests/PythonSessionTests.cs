@@ -16,6 +16,14 @@ public sealed class PythonSessionTests(ServerFixture fixture) : IClassFixture<Se
     }
 
     [Fact(Timeout = 30000)]
+    public async Task CommandPipe_IsNotInheritedByChildProcesses()
+    {
+        var id = await NewPythonAsync();
+        var r = await Server.RunAsync("import os\nos.system(\"sh -c 'test -e /proc/self/fd/3 && echo open || echo closed'\")", id);
+        Assert.Equal("closed\n0\n", r.Output);
+    }
+
+    [Fact(Timeout = 30000)]
     public async Task State_PersistsBetweenRuns_LastExpressionPrinted()
     {
         var id = await NewPythonAsync();

@@ -99,6 +99,28 @@ internal static class ShellNoiseChecks
         Assert.True(await GoneAsync(job), "DELETE left the session's background job running");
     }
 
+    public static async Task CommandPipe_IsNotVisibleToCommandsOrJobs(ServerProcess server)
+    {
+        var id = await NewSessionAsync(server);
+        Assert.Equal("closed\n", (await server.RunAsync("sh -c 'test -e /proc/self/fd/3 && echo open || echo closed'", id)).Output);
+        var job = int.Parse((await server.RunAsync("sleep 300 & echo $!", id)).Output.Trim());
+        // Before its exec the forked shell still holds its own (close-on-exec) copies: wait for the exec.
+        for (int i = 0; i < 200 && !File.ReadAllText($"/proc/{job}/cmdline").StartsWith("sleep", StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(10);
+        }
+        await Task.Delay(50);
+        // (fd 3 itself may briefly be a file the program opens at start, e.g. the locale archive.)
+        var pipes = Directory.GetFiles($"/proc/{job}/fd")
+            .Select(f => { try { return new FileInfo(f).LinkTarget ?? ""; } catch (IOException) { return ""; } })
+            .Where(t => t.StartsWith("pipe:", StringComparison.Ordinal)).ToList();
+        Assert.True(pipes.Count == 0, "a background job holds a pipe of the session: " + string.Join(", ", pipes));
+        // A command that takes fd 3 for itself does not break the session.
+        Assert.Equal("mine\n", (await server.RunAsync("exec 3>/dev/null; echo mine", id)).Output);
+        Assert.Equal("still\n", (await server.RunAsync("echo still", id)).Output);
+        using var d = await server.Http.DeleteAsync($"/v1/sessions/{id}");
+    }
+
     public static async Task<bool> GoneAsync(int pid)
     {
         for (int i = 0; i < 200; i++)
@@ -147,6 +169,9 @@ public sealed class BashNoiseTests(ServerFixture fixture) : IClassFixture<Server
 
     [Fact(Timeout = 30000)]
     public Task Bash_Exit_OutputIsWhatTheCommandPrinted() => ShellNoiseChecks.Exit_OutputIsWhatTheCommandPrinted(fixture.Server);
+
+    [Fact(Timeout = 30000)]
+    public Task Bash_CommandPipe_IsNotVisibleToCommandsOrJobs() => ShellNoiseChecks.CommandPipe_IsNotVisibleToCommandsOrJobs(fixture.Server);
 
     [Fact(Timeout = 30000)]
     public Task Bash_Interrupt_NextCallIsClean() => ShellNoiseChecks.Interrupt_NextCallIsClean(fixture.Server);
@@ -210,6 +235,9 @@ public sealed class DashNoiseTests(DashFixture fixture) : IClassFixture<DashFixt
     public Task Dash_Exit_OutputIsWhatTheCommandPrinted() => ShellNoiseChecks.Exit_OutputIsWhatTheCommandPrinted(fixture.Server);
 
     [Fact(Timeout = 30000)]
+    public Task Dash_CommandPipe_IsNotVisibleToCommandsOrJobs() => ShellNoiseChecks.CommandPipe_IsNotVisibleToCommandsOrJobs(fixture.Server);
+
+    [Fact(Timeout = 30000)]
     public Task Dash_Interrupt_NextCallIsClean() => ShellNoiseChecks.Interrupt_NextCallIsClean(fixture.Server);
 
     [Fact(Timeout = 30000)]
@@ -253,6 +281,9 @@ public sealed class BusyboxNoiseTests(BusyboxFixture fixture) : IClassFixture<Bu
 
     [Fact(Timeout = 30000)]
     public Task Busybox_Exit_OutputIsWhatTheCommandPrinted() => ShellNoiseChecks.Exit_OutputIsWhatTheCommandPrinted(fixture.Server);
+
+    [Fact(Timeout = 30000)]
+    public Task Busybox_CommandPipe_IsNotVisibleToCommandsOrJobs() => ShellNoiseChecks.CommandPipe_IsNotVisibleToCommandsOrJobs(fixture.Server);
 
     [Fact(Timeout = 30000)]
     public Task Busybox_Interrupt_NextCallIsClean() => ShellNoiseChecks.Interrupt_NextCallIsClean(fixture.Server);
