@@ -593,7 +593,14 @@ internal sealed class Session : IDisposable
         // The terminal does not flush on Ctrl-C (NOFLSH keeps the output we have not read yet), so
         // drop unread input here: the shell must not run it as a command once it is back.
         FlushInput();
-        WriteTerminal([0x03]);
+        // Ctrl-C as the terminal would send it (SIGINT to its foreground group), but synchronously.
+        int fg = -1;
+        _master.Use(fd =>
+        {
+            fg = Native.tcgetpgrp(fd);
+            return true;
+        });
+        Native.kill(fg > 0 ? -fg : -Pid, Native.SIGINT);
         if (await Completes(run, Grace))
         {
             return;
