@@ -129,4 +129,33 @@ internal static class ProcessTable
         }
         return result;
     }
+
+    /// <summary>True while <paramref name="signal"/> is pending for <paramref name="pid"/> (to a thread or the process).</summary>
+    public static bool SignalPending(int pid, int signal)
+    {
+        string status;
+        try
+        {
+            status = File.ReadAllText($"/proc/{pid}/status");
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+        ulong bit = 1UL << (signal - 1);
+        foreach (var line in status.Split('\n'))
+        {
+            if ((line.StartsWith("SigPnd:", StringComparison.Ordinal) || line.StartsWith("ShdPnd:", StringComparison.Ordinal))
+                && ulong.TryParse(line.AsSpan(7).Trim(), System.Globalization.NumberStyles.HexNumber, null, out var mask)
+                && (mask & bit) != 0)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 }

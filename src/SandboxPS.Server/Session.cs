@@ -590,11 +590,26 @@ internal sealed class Session : IDisposable
         // The terminal does not flush on Ctrl-C (NOFLSH keeps the output we have not read yet), so
         // drop unread input here: the shell must not run it as a command once it is back.
         FlushInput();
-        WriteTerminal([0x03]);
         if (recovery.Length > 0)
         {
-            await CommandGoneAsync(run);
+            // Ctrl-C as the terminal would send it, but synchronously: once kill returns, SIGINT is pending
+            // for the shell, and the recovery line waits until the shell has taken it and nothing the
+            // command started is left. Written earlier, a reader of the terminal (cat, head, the `read`
+            // builtin) takes the line as its input, bash then drops it with the interrupted line, and the
+            // shell, never answering, is killed as unresponsive.
+            int fg = -1;
+            _master.Use(fd =>
+            {
+                fg = Native.tcgetpgrp(fd);
+                return true;
+            });
+            Native.kill(fg > 0 ? -fg : -Pid, Native.SIGINT);
+            await InterruptTakenAsync(run);
             WriteTerminal(recovery);
+        }
+        else
+        {
+            WriteTerminal([0x03]);
         }
         if (await Completes(run, Grace))
         {
@@ -623,14 +638,14 @@ internal sealed class Session : IDisposable
     }
 
     /// <summary>
-    /// Waits (at most <see cref="RecoveryDelay"/>) until the interrupted command's processes are gone. Until
-    /// then the recovery line must stay off the terminal: a command still reading it (cat, head, read)
-    /// would take the line as its own input, and the shell, never seeing it, would be killed as unresponsive.
+    /// Waits (at most <see cref="RecoveryDelay"/>) until the shell has taken its SIGINT and the interrupted
+    /// command's processes are gone, so that nothing but the shell can read the recovery line.
     /// </summary>
-    private async Task CommandGoneAsync(Run run)
+    private async Task InterruptTakenAsync(Run run)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (clock.Elapsed < RecoveryDelay && ProcessTable.Descendants(Pid, run.ChildrenAtStart).Count > 0)
+        while (clock.Elapsed < RecoveryDelay
+               && (ProcessTable.SignalPending(Pid, Native.SIGINT) || ProcessTable.Descendants(Pid, run.ChildrenAtStart).Count > 0))
         {
             await Task.Delay(5);
         }

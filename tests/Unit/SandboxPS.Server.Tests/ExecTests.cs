@@ -55,12 +55,14 @@ public sealed class ExecTests(ServerFixture fixture) : IClassFixture<ServerFixtu
     public async Task Timeout_KillsTheTree_124()
     {
         var clock = Stopwatch.StartNew();
-        var r = await Server.ExecAsync(new ExecRequest { Shell = "echo before; sleep 41 & sleep 42; echo never", TimeoutSeconds = 1 });
+        // Durations no other test (or test run on this machine) uses, so pgrep counts only ours.
+        var tag = Random.Shared.Next(100_000, 999_999).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var r = await Server.ExecAsync(new ExecRequest { Shell = $"echo before; sleep 4{tag} & sleep 5{tag}; echo never", TimeoutSeconds = 1 });
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), "hang guard");
         Assert.True(r.TimedOut);
         Assert.Equal(124, r.ExitCode);
         Assert.Equal("before\n", r.Stdout);
-        var left = await Server.ExecAsync(new ExecRequest { Shell = "pgrep -f 'sleep 4[12]' | wc -l" });
+        var left = await Server.ExecAsync(new ExecRequest { Shell = $"pgrep -f 'sleep [45]{tag}$' | wc -l" });
         Assert.Equal("0\n", left.Stdout);
     }
 

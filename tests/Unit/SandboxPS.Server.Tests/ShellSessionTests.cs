@@ -117,14 +117,15 @@ public sealed class ShellSessionTests(ServerFixture fixture) : IClassFixture<Ser
         var id = await NewSessionAsync();
         await Server.RunAsync("export KEEP=kept", id);
         var clock = Stopwatch.StartNew();
-        var r = await Server.RunAsync("echo started; sleep 37 | cat; echo never", id, timeout: 1);
+        var tag = Random.Shared.Next(100_000, 999_999).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var r = await Server.RunAsync($"echo started; sleep 3{tag} | cat; echo never", id, timeout: 1);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), "timeout took far too long (hang guard)");
         Assert.True(r.TimedOut);
         Assert.Equal(124, r.ExitCode);
         Assert.StartsWith("started\n", r.Output);
         Assert.DoesNotContain("never", r.Output);
         // Usable again, state kept, and the killed pipeline is gone.
-        var after = await Server.RunAsync("echo $KEEP; pgrep -f 'sleep 37' | wc -l", id);
+        var after = await Server.RunAsync($"echo $KEEP; pgrep -f 'sleep 3{tag}$' | wc -l", id);
         Assert.Equal("kept\n0\n", after.Output);
         Assert.False(after.TimedOut);
     }
