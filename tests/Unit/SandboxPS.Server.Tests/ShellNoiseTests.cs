@@ -213,7 +213,7 @@ public sealed class BashNoiseTests(ServerFixture fixture) : IClassFixture<Server
         var server = fixture.Server;
         var id = (await server.CreateSessionAsync(new CreateSessionRequest())).Id;
         var marker = Path.Combine(server.WorkDir, "leftover-" + id);
-        var run = server.RunAsync("sleep 0.5; echo done", id);
+        var run = server.RunAsync("sleep 3; echo done", id); // long enough to still run under heavy load
         await ShellNoiseChecks.WaitBusyAsync(server, id);
         // The command never reads this: it must not reach the shell as a command afterwards.
         using (var input = await server.Http.PostAsJsonAsync($"/v1/sessions/{id}/input", new InputRequest { Data = $"touch {marker}\n" }, ProtocolJsonContext.Default.InputRequest))

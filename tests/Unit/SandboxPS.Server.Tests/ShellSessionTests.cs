@@ -218,7 +218,7 @@ public sealed class ShellSessionTests(ServerFixture fixture) : IClassFixture<Ser
     public async Task SecondRunOnBusySession_409SessionBusy()
     {
         var id = await NewSessionAsync();
-        var first = Server.RunAsync("sleep 1; echo first", id);
+        var first = Server.RunAsync("sleep 4; echo first", id); // long enough to still run under heavy load
         await WaitBusyAsync(id);
         var problem = await Server.PostProblemAsync($"/v1/sessions/{id}/run", """{"command":"echo second"}""", HttpStatusCode.Conflict, ErrorIds.SessionBusy);
         Assert.Contains(id, problem.Detail);
