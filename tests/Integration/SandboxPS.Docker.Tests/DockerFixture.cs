@@ -44,18 +44,46 @@ public sealed class DockerFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await foreach (var sandbox in Provider.ListAsync(new Dictionary<string, string> { [TestLabel] = RunId }, cts.Token))
+        // Best effort, every item tried: one engine refusal (an image another image still builds on, a
+        // container the engine is still removing) must not stop the rest of the clean-up; a second pass
+        // takes what the first could not, and only what is still there after it fails the class.
+        var left = new List<string>();
+        for (int pass = 0; pass < 2; pass++)
         {
-            await Provider.RemoveAsync(sandbox.Id, cts.Token);
-        }
-        // Runtime images this class built carry the run label too.
-        var images = await Provider.Engine.GetJsonAsync("/images/json?filters=" + DockerEngineClient.LabelFilters([TestLabel + "=" + RunId]),
-            ImageListJson.Default.ListImageSummary, null, cts.Token);
-        foreach (var image in images)
-        {
-            await Provider.Engine.SendAsync(HttpMethod.Delete, $"/images/{image.Id}?force=1", null, null, cts.Token, System.Net.HttpStatusCode.NotFound);
+            left.Clear();
+            await foreach (var sandbox in Provider.ListAsync(new Dictionary<string, string> { [TestLabel] = RunId }, cts.Token))
+            {
+                try
+                {
+                    await Provider.RemoveAsync(sandbox.Id, cts.Token);
+                }
+                catch (SandboxException ex)
+                {
+                    left.Add($"sandbox {sandbox.Name}: {ex.Message}");
+                }
+            }
+            // Runtime images this class built carry the run label too (newest first: children before parents).
+            var images = await Provider.Engine.GetJsonAsync("/images/json?filters=" + DockerEngineClient.LabelFilters([TestLabel + "=" + RunId]),
+                ImageListJson.Default.ListImageSummary, null, cts.Token);
+            foreach (var image in images)
+            {
+                try
+                {
+                    await Provider.Engine.SendAsync(HttpMethod.Delete, $"/images/{image.Id}?force=1", null, null, cts.Token, System.Net.HttpStatusCode.NotFound);
+                }
+                catch (SandboxException ex)
+                {
+                    left.Add($"image {image.Id}: {ex.Message}");
+                }
+            }
+            if (left.Count == 0)
+            {
+                break;
+            }
+            await Task.Delay(1000, cts.Token);
         }
         Provider.Dispose();
+        Assert.True(left.Count == 0, "clean-up left: " + string.Join("; ", left));
     }
 }
 

@@ -119,7 +119,11 @@ public sealed class CliLifecycleTests : IAsyncLifetime
         using var process = Process.Start(_cli.StartInfo("exec", id, "--", "echo ready; sleep 60"))!;
         process.StandardInput.Close();
         Assert.Equal("ready", (await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60)))?.TrimEnd('\r'));
-        using (var kill = Process.Start("kill", ["-INT", process.Id.ToString()]))
+        // A test run started in the background by a non-interactive shell passes SIGINT on as ignored;
+        // then send SIGTERM, which the CLI handles the same way (interrupt the command, exit 130).
+        var status = File.ReadLines($"/proc/{process.Id}/status").First(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        var sigintIgnored = (Convert.ToUInt64(status["SigIgn:".Length..].Trim(), 16) & 0b10) != 0;
+        using (var kill = Process.Start("kill", [sigintIgnored ? "-TERM" : "-INT", process.Id.ToString()]))
         {
             await kill!.WaitForExitAsync();
         }
