@@ -76,11 +76,13 @@ public class PipelinePumpTests
             Assert.Throws<OperationCanceledException>(() => pump.Run(async ct =>
             {
                 var answered = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-                // The pipeline thread blocks in this write until the stop, so the next request stays queued.
+                // The pipeline thread runs this write and stops. The next request is either still queued then
+                // (abandoned by the drain, so the await throws) or posted after the stop (abandoned at once,
+                // so Post throws): the body sees a cancellation either way.
                 pump.Post(() => stop.Cancel());
-                pump.Post(() => answered.TrySetResult(true), () => { answered.TrySetCanceled(); abandoned.TrySetResult(true); });
                 try
                 {
+                    pump.Post(() => answered.TrySetResult(true), () => { answered.TrySetCanceled(); abandoned.TrySetResult(true); });
                     await answered.Task;
                 }
                 catch (OperationCanceledException)
