@@ -15,7 +15,7 @@ internal static class InterruptReaderChecks
         for (int round = 0; round < 3; round++)
         {
             var run = server.RunAsync(command, session.Id);
-            await ShellNoiseChecks.WaitBusyAsync(server, session.Id);
+            await server.WaitBusyAsync(session.Id);
             using (var response = await server.Http.PostAsync($"/v1/sessions/{session.Id}/interrupt", null))
             {
                 await ServerProcess.Expect(response, HttpStatusCode.NoContent);

@@ -165,6 +165,22 @@ public sealed class ServerProcess : IAsyncDisposable
     public Task<SessionInfo> CreateSessionAsync(CreateSessionRequest request) =>
         PostAsync("/v1/sessions", request, ProtocolJsonContext.Default.CreateSessionRequest, ProtocolJsonContext.Default.SessionInfo, HttpStatusCode.Created);
 
+    /// <summary>Waits (bounded) until the session runs a command, then 100 ms more so it has started.</summary>
+    public async Task WaitBusyAsync(string id)
+    {
+        for (int i = 0; i < 200; i++)
+        {
+            var info = await GetAsync($"/v1/sessions/{id}", ProtocolJsonContext.Default.SessionInfo);
+            if (info.Busy)
+            {
+                await Task.Delay(100);
+                return;
+            }
+            await Task.Delay(20);
+        }
+        Assert.Fail("the session never became busy");
+    }
+
     public async Task<T> GetAsync<T>(string path, JsonTypeInfo<T> type)
     {
         using var response = await Http.GetAsync(path);

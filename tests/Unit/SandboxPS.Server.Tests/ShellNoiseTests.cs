@@ -49,7 +49,7 @@ internal static class ShellNoiseChecks
     {
         var id = await NewSessionAsync(server);
         var run = server.RunAsync("echo begin; sleep 30", id);
-        await WaitBusyAsync(server, id);
+        await server.WaitBusyAsync(id);
         using (var response = await server.Http.PostAsync($"/v1/sessions/{id}/interrupt", null))
         {
             await ServerProcess.Expect(response, HttpStatusCode.NoContent);
@@ -141,20 +141,6 @@ internal static class ShellNoiseChecks
         return false;
     }
 
-    public static async Task WaitBusyAsync(ServerProcess server, string id)
-    {
-        for (int i = 0; i < 200; i++)
-        {
-            var info = await server.GetAsync($"/v1/sessions/{id}", ProtocolJsonContext.Default.SessionInfo);
-            if (info.Busy)
-            {
-                await Task.Delay(100);
-                return;
-            }
-            await Task.Delay(20);
-        }
-        Assert.Fail("the session never became busy");
-    }
 }
 
 public sealed class BashNoiseTests(ServerFixture fixture) : IClassFixture<ServerFixture>
@@ -198,7 +184,7 @@ public sealed class BashNoiseTests(ServerFixture fixture) : IClassFixture<Server
         var server = fixture.Server;
         var id = (await server.CreateSessionAsync(new CreateSessionRequest())).Id;
         var run = server.RunAsync("stty -icanon; sleep 0.5; echo done", id);
-        await ShellNoiseChecks.WaitBusyAsync(server, id);
+        await server.WaitBusyAsync(id);
         using (var input = await server.Http.PostAsJsonAsync($"/v1/sessions/{id}/input", new InputRequest { Data = "abc" }, ProtocolJsonContext.Default.InputRequest))
         {
             await ServerProcess.Expect(input, HttpStatusCode.NoContent);
@@ -214,7 +200,7 @@ public sealed class BashNoiseTests(ServerFixture fixture) : IClassFixture<Server
         var id = (await server.CreateSessionAsync(new CreateSessionRequest())).Id;
         var marker = Path.Combine(server.WorkDir, "leftover-" + id);
         var run = server.RunAsync("sleep 3; echo done", id); // long enough to still run under heavy load
-        await ShellNoiseChecks.WaitBusyAsync(server, id);
+        await server.WaitBusyAsync(id);
         // The command never reads this: it must not reach the shell as a command afterwards.
         using (var input = await server.Http.PostAsJsonAsync($"/v1/sessions/{id}/input", new InputRequest { Data = $"touch {marker}\n" }, ProtocolJsonContext.Default.InputRequest))
         {

@@ -155,7 +155,7 @@ public sealed class ShellSessionTests(ServerFixture fixture) : IClassFixture<Ser
     {
         var id = await NewSessionAsync();
         var run = Server.RunAsync("echo begin; sleep 30", id);
-        await WaitBusyAsync(id);
+        await Server.WaitBusyAsync(id);
         using (var response = await Server.Http.PostAsync($"/v1/sessions/{id}/interrupt", null))
         {
             await ServerProcess.Expect(response, HttpStatusCode.NoContent);
@@ -183,7 +183,7 @@ public sealed class ShellSessionTests(ServerFixture fixture) : IClassFixture<Ser
     {
         var id = await NewSessionAsync();
         var run = Server.RunAsync("read x; echo got:$x", id);
-        await WaitBusyAsync(id);
+        await Server.WaitBusyAsync(id);
         using (var response = await Server.Http.PostAsJsonAsync($"/v1/sessions/{id}/input", new InputRequest { Data = "hello world\n" }, ProtocolJsonContext.Default.InputRequest))
         {
             await ServerProcess.Expect(response, HttpStatusCode.NoContent);
@@ -191,7 +191,7 @@ public sealed class ShellSessionTests(ServerFixture fixture) : IClassFixture<Ser
         Assert.Equal("got:hello world\n", (await run).Output);
 
         var cat = Server.RunAsync("cat; echo done", id);
-        await WaitBusyAsync(id);
+        await Server.WaitBusyAsync(id);
         using (var response = await Server.Http.PostAsJsonAsync($"/v1/sessions/{id}/input", new InputRequest { Data = "line1\n", Eof = true }, ProtocolJsonContext.Default.InputRequest))
         {
             await ServerProcess.Expect(response, HttpStatusCode.NoContent);
@@ -219,7 +219,7 @@ public sealed class ShellSessionTests(ServerFixture fixture) : IClassFixture<Ser
     {
         var id = await NewSessionAsync();
         var first = Server.RunAsync("sleep 4; echo first", id); // long enough to still run under heavy load
-        await WaitBusyAsync(id);
+        await Server.WaitBusyAsync(id);
         var problem = await Server.PostProblemAsync($"/v1/sessions/{id}/run", """{"command":"echo second"}""", HttpStatusCode.Conflict, ErrorIds.SessionBusy);
         Assert.Contains(id, problem.Detail);
         Assert.Equal("first\n", (await first).Output);
@@ -407,20 +407,6 @@ public sealed class ShellSessionTests(ServerFixture fixture) : IClassFixture<Ser
         await Server.PostProblemAsync($"/v1/sessions/{id}/run", """{"timeoutSeconds":1}""", HttpStatusCode.BadRequest, ErrorIds.InvalidRequest);
     }
 
-    private async Task WaitBusyAsync(string id)
-    {
-        for (int i = 0; i < 200; i++)
-        {
-            var info = await Server.GetAsync($"/v1/sessions/{id}", ProtocolJsonContext.Default.SessionInfo);
-            if (info.Busy)
-            {
-                await Task.Delay(100);
-                return;
-            }
-            await Task.Delay(20);
-        }
-        Assert.Fail("the session never became busy");
-    }
 }
 
 public sealed class CapacityFixture : ServerFixture
