@@ -104,8 +104,4 @@ public static class DurationParser
         if (value.Seconds > 0 || parts.Length == 0) parts.Append(CultureInfo.InvariantCulture, $"{value.Seconds}s");
         return parts.ToString();
     }
-
-    /// <summary>Whole seconds for a server command line (at least 1).</summary>
-    internal static string ToServerArgument(TimeSpan value) =>
-        Math.Max(1, (long)Math.Ceiling(value.TotalSeconds)).ToString(CultureInfo.InvariantCulture) + "s";
 }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using SandboxPS.Core.Providers.Kit;
 
 namespace SandboxPS.Core;
 
@@ -76,32 +77,32 @@ public sealed class SandboxManager
     /// provider that are past their expiry by more than <see cref="ReapGrace"/>.
     /// </summary>
     /// <remarks>CLI: <c>sandboxps new --no-wait</c>.</remarks>
-    public async Task<Sandbox> CreateAsync(string provider, SandboxSpec spec, CancellationToken ct = default)
+    public async Task<Sandbox> CreateAsync(string provider, SandboxSpec spec, CancellationToken cancellationToken = default)
     {
         var p = GetProvider(provider);
-        await ReapOpportunisticallyAsync(p, ct).ConfigureAwait(false);
-        return await p.CreateAsync(spec, ct).ConfigureAwait(false);
+        await ReapOpportunisticallyAsync(p, cancellationToken).ConfigureAwait(false);
+        return await p.CreateAsync(spec, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
     /// Creates a sandbox and waits until it is ready. A sandbox that does not get there (it failed, the wait
-    /// timed out, or <paramref name="ct"/> was cancelled, e.g. by Ctrl-C) is removed before the original
+    /// timed out, or <paramref name="cancellationToken"/> was cancelled, e.g. by Ctrl-C) is removed before the original
     /// error is rethrown: the caller never received it, so nothing else would remove it before its TTL.
     /// </summary>
     /// <param name="provider">Provider name, as for <see cref="CreateAsync"/>.</param>
     /// <param name="spec">What to create.</param>
     /// <param name="timeout">How long to wait for readiness (<c>SandboxReadyTimeout</c> after it).</param>
     /// <param name="onCreated">Called once the sandbox exists, before the wait (for progress and verbose output).</param>
-    /// <param name="ct">Cancels the create or the wait; the sandbox is removed either way.</param>
+    /// <param name="cancellationToken">Cancels the create or the wait; the sandbox is removed either way.</param>
     /// <remarks>CLI: <c>sandboxps new</c> and <c>run</c>; PowerShell: <c>New-Sandbox -Wait</c>.</remarks>
     public async Task<Sandbox> CreateReadyAsync(string provider, SandboxSpec spec, TimeSpan timeout,
-                                                Action<Sandbox>? onCreated = null, CancellationToken ct = default)
+                                                Action<Sandbox>? onCreated = null, CancellationToken cancellationToken = default)
     {
-        var sandbox = await CreateAsync(provider, spec, ct).ConfigureAwait(false);
+        var sandbox = await CreateAsync(provider, spec, cancellationToken).ConfigureAwait(false);
         try
         {
             onCreated?.Invoke(sandbox);
-            return await WaitReadyAsync(sandbox, timeout, ct).ConfigureAwait(false);
+            return await WaitReadyAsync(sandbox, timeout, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is SandboxException or OperationCanceledException)
         {
@@ -129,7 +130,7 @@ public sealed class SandboxManager
     /// </summary>
     /// <exception cref="SandboxNotRunningException">The sandbox stopped or failed; carries its exit code and last output lines.</exception>
     /// <exception cref="SandboxException">Timeout / <c>SandboxReadyTimeout</c> naming <paramref name="timeout"/>.</exception>
-    public async Task<Sandbox> WaitReadyAsync(Sandbox sandbox, TimeSpan timeout, CancellationToken ct = default)
+    public async Task<Sandbox> WaitReadyAsync(Sandbox sandbox, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(sandbox);
         var provider = GetProvider(sandbox.Provider);
@@ -139,13 +140,13 @@ public sealed class SandboxManager
         SandboxStatus? last = null;
         while (true)
         {
-            ct.ThrowIfCancellationRequested();
+            cancellationToken.ThrowIfCancellationRequested();
             // Once the sandbox runs, the health probe is what ends the wait; the provider is asked again only
             // every StatusRecheck (to fail fast when it dies), not every round: with 20 sandboxes starting
             // at once, an engine inspect per probe competes with the container starts being waited for.
             if (last is null || last.State != SandboxState.Running || sandbox.Endpoint is null || statusAge.Elapsed >= StatusRecheck)
             {
-                last = await provider.GetStatusAsync(sandbox.Id, ct).ConfigureAwait(false);
+                last = await provider.GetStatusAsync(sandbox.Id, cancellationToken).ConfigureAwait(false);
                 statusAge.Restart();
             }
             if (last.State is SandboxState.Stopped or SandboxState.Failed or SandboxState.Gone)
@@ -155,7 +156,7 @@ public sealed class SandboxManager
             }
             if (sandbox.Endpoint is null && last.State is SandboxState.Running or SandboxState.Ready)
             {
-                var fresh = await provider.GetAsync(sandbox.Id, ct).ConfigureAwait(false);
+                var fresh = await provider.GetAsync(sandbox.Id, cancellationToken).ConfigureAwait(false);
                 sandbox.Endpoint = fresh?.Endpoint;
             }
             if (last.State == SandboxState.Ready)
@@ -166,9 +167,9 @@ public sealed class SandboxManager
             if (sandbox.Endpoint is not null && last.State == SandboxState.Running)
             {
                 var remaining = timeout - clock.Elapsed;
-                var client = await GetClientAsync(sandbox, ct).ConfigureAwait(false);
+                var client = await GetClientAsync(sandbox, cancellationToken).ConfigureAwait(false);
                 if (remaining > TimeSpan.Zero
-                    && await client.ProbeHealthAsync(remaining < TimeSpan.FromSeconds(1) ? remaining : TimeSpan.FromSeconds(1), ct).ConfigureAwait(false))
+                    && await client.ProbeHealthAsync(remaining < TimeSpan.FromSeconds(1) ? remaining : TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false))
                 {
                     sandbox.State = SandboxState.Ready;
                     return sandbox;
@@ -185,7 +186,7 @@ public sealed class SandboxManager
             }
             var delay = TimeSpan.FromMilliseconds(ReadyBackoffMs[Math.Min(round++, ReadyBackoffMs.Length - 1)]);
             var left = timeout - clock.Elapsed;
-            await Task.Delay(delay < left ? delay : (left > TimeSpan.Zero ? left : TimeSpan.Zero), ct).ConfigureAwait(false);
+            await Task.Delay(delay < left ? delay : (left > TimeSpan.Zero ? left : TimeSpan.Zero), cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -202,13 +203,13 @@ public sealed class SandboxManager
     }
 
     /// <summary>The current state of <paramref name="sandbox"/> from its provider.</summary>
-    public Task<SandboxStatus> GetStatusAsync(Sandbox sandbox, CancellationToken ct = default) =>
-        GetProvider(sandbox.Provider).GetStatusAsync(sandbox.Id, ct);
+    public Task<SandboxStatus> GetStatusAsync(Sandbox sandbox, CancellationToken cancellationToken = default) =>
+        GetProvider(sandbox.Provider).GetStatusAsync(sandbox.Id, cancellationToken);
 
     /// <summary>Managed sandboxes of one provider, or of every provider; providers that cannot be reached fail the call.</summary>
     public IAsyncEnumerable<Sandbox> ListAsync(string? provider = null, IReadOnlyDictionary<string, string>? labels = null,
-                                               CancellationToken ct = default) =>
-        ListAsync(provider, labels, null, ct);
+                                               CancellationToken cancellationToken = default) =>
+        ListAsync(provider, labels, null, cancellationToken);
 
     /// <summary>
     /// Managed sandboxes of one provider, or of every provider. When listing every provider, one that is
@@ -217,11 +218,11 @@ public sealed class SandboxManager
     /// </summary>
     public async IAsyncEnumerable<Sandbox> ListAsync(string? provider, IReadOnlyDictionary<string, string>? labels,
                                                      Action<string, SandboxException>? onProviderUnavailable,
-                                                     [EnumeratorCancellation] CancellationToken ct = default)
+                                                     [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         if (provider is not null)
         {
-            await foreach (var sandbox in GetProvider(provider).ListAsync(labels, ct).ConfigureAwait(false))
+            await foreach (var sandbox in GetProvider(provider).ListAsync(labels, cancellationToken).ConfigureAwait(false))
             {
                 yield return sandbox;
             }
@@ -232,7 +233,7 @@ public sealed class SandboxManager
             List<Sandbox> items;
             try
             {
-                items = await CollectAsync(_providers[name].ListAsync(labels, ct), ct).ConfigureAwait(false);
+                items = await CollectAsync(_providers[name].ListAsync(labels, cancellationToken), cancellationToken).ConfigureAwait(false);
             }
             catch (SandboxException ex) when (ex.Kind is SandboxErrorKind.ProviderUnavailable or SandboxErrorKind.Unauthorized)
             {
@@ -246,10 +247,10 @@ public sealed class SandboxManager
         }
     }
 
-    private static async Task<List<Sandbox>> CollectAsync(IAsyncEnumerable<Sandbox> source, CancellationToken ct)
+    private static async Task<List<Sandbox>> CollectAsync(IAsyncEnumerable<Sandbox> source, CancellationToken cancellationToken)
     {
         var list = new List<Sandbox>();
-        await foreach (var item in source.WithCancellation(ct).ConfigureAwait(false))
+        await foreach (var item in source.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             list.Add(item);
         }
@@ -261,7 +262,7 @@ public sealed class SandboxManager
     /// <paramref name="provider"/>). The result carries its token when its provider can recover it.
     /// </summary>
     /// <exception cref="SandboxException">NotFound / <c>SandboxNotFound</c>; InvalidArgument / <c>SandboxAmbiguous</c> listing the matches.</exception>
-    public async Task<Sandbox> ResolveAsync(string idPrefixOrName, string? provider = null, CancellationToken ct = default)
+    public async Task<Sandbox> ResolveAsync(string idPrefixOrName, string? provider = null, CancellationToken cancellationToken = default)
     {
         if (string.IsNullOrWhiteSpace(idPrefixOrName))
         {
@@ -270,12 +271,12 @@ public sealed class SandboxManager
         }
         var unavailable = new List<string>();
         var all = new List<Sandbox>();
-        await foreach (var sandbox in ListAsync(provider, null, (name, ex) => unavailable.Add($"{name}: {ex.Message}"), ct).ConfigureAwait(false))
+        await foreach (var sandbox in ListAsync(provider, null, (name, ex) => unavailable.Add($"{name}: {ex.Message}"), cancellationToken).ConfigureAwait(false))
         {
             all.Add(sandbox);
         }
         var match = Pick(all, idPrefixOrName, unavailable);
-        await AttachTokenAsync(match, ct).ConfigureAwait(false);
+        await AttachTokenAsync(match, cancellationToken).ConfigureAwait(false);
         return match;
     }
 
@@ -319,10 +320,10 @@ public sealed class SandboxManager
     private static string Short(string id) => id.Length > 12 ? id[..12] : id;
 
     /// <summary>Removes the sandbox and everything made for it. Idempotent.</summary>
-    public async Task RemoveAsync(Sandbox sandbox, CancellationToken ct = default)
+    public async Task RemoveAsync(Sandbox sandbox, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(sandbox);
-        await GetProvider(sandbox.Provider).RemoveAsync(sandbox.Id, ct).ConfigureAwait(false);
+        await GetProvider(sandbox.Provider).RemoveAsync(sandbox.Id, cancellationToken).ConfigureAwait(false);
         foreach (var key in _clients.Keys.Where(k => k.StartsWith(sandbox.Provider + "|" + sandbox.Id + "|", StringComparison.Ordinal)).ToList())
         {
             if (_clients.TryRemove(key, out var client) && client.IsValueCreated)
@@ -335,28 +336,28 @@ public sealed class SandboxManager
 
     /// <summary>Removes every managed sandbox that is stopped, failed, gone or past its expiry, on every available provider.</summary>
     /// <remarks>CLI: <c>sandboxps rm --expired</c>.</remarks>
-    public Task<IReadOnlyList<Sandbox>> RemoveExpiredAsync(CancellationToken ct = default) => RemoveExpiredAsync(null, ct);
+    public Task<IReadOnlyList<Sandbox>> RemoveExpiredAsync(CancellationToken cancellationToken = default) => RemoveExpiredAsync(null, cancellationToken);
 
     /// <summary>Like <see cref="RemoveExpiredAsync(CancellationToken)"/>, on one provider only (null = every available provider).</summary>
-    public async Task<IReadOnlyList<Sandbox>> RemoveExpiredAsync(string? provider, CancellationToken ct = default)
+    public async Task<IReadOnlyList<Sandbox>> RemoveExpiredAsync(string? provider, CancellationToken cancellationToken = default)
     {
         var now = DateTimeOffset.UtcNow;
         var doomed = new List<Sandbox>();
-        await foreach (var sandbox in ListAsync(provider, null, null, ct).ConfigureAwait(false))
+        await foreach (var sandbox in ListAsync(provider, null, null, cancellationToken).ConfigureAwait(false))
         {
-            if (sandbox.State is SandboxState.Stopped or SandboxState.Failed or SandboxState.Gone || sandbox.ExpiresAt <= now)
+            if (ManagedSandbox.IsReapable(sandbox, now, TimeSpan.Zero, includeEnded: true))
             {
                 doomed.Add(sandbox);
             }
         }
         foreach (var sandbox in doomed)
         {
-            await RemoveAsync(sandbox, ct).ConfigureAwait(false);
+            await RemoveAsync(sandbox, cancellationToken).ConfigureAwait(false);
         }
         return doomed;
     }
 
-    private async Task ReapOpportunisticallyAsync(ISandboxProvider provider, CancellationToken ct)
+    private async Task ReapOpportunisticallyAsync(ISandboxProvider provider, CancellationToken cancellationToken)
     {
         var now = DateTime.UtcNow;
         if (_lastReap.TryGetValue(provider.Name, out var last) && now - last < OpportunisticReapInterval)
@@ -364,15 +365,15 @@ public sealed class SandboxManager
             return;
         }
         _lastReap[provider.Name] = now;
-        using var budget = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         budget.CancelAfter(TimeSpan.FromSeconds(2));
         try
         {
-            var cutoff = DateTimeOffset.UtcNow - OpportunisticReapGrace;
+            var reapTime = DateTimeOffset.UtcNow;
             var doomed = new List<Sandbox>();
             await foreach (var sandbox in provider.ListAsync(null, budget.Token).ConfigureAwait(false))
             {
-                if (sandbox.ExpiresAt is { } expires && expires < cutoff)
+                if (ManagedSandbox.IsReapable(sandbox, reapTime, OpportunisticReapGrace, includeEnded: false))
                 {
                     doomed.Add(sandbox);
                 }
@@ -382,7 +383,7 @@ public sealed class SandboxManager
                 await provider.RemoveAsync(sandbox.Id, budget.Token).ConfigureAwait(false);
             }
         }
-        catch (Exception ex) when (ex is SandboxException or OperationCanceledException or IOException && !ct.IsCancellationRequested)
+        catch (Exception ex) when (ex is SandboxException or OperationCanceledException or IOException && !cancellationToken.IsCancellationRequested)
         {
             // Best effort only: reaping never fails a create.
             Trace.WriteLine($"sandboxps: opportunistic reap on {provider.Name} skipped: {ex.Message}");
@@ -405,12 +406,12 @@ public sealed class SandboxManager
     }
 
     /// <summary>Like <see cref="GetClient"/>, without blocking when the token must be recovered.</summary>
-    public async Task<SandboxClient> GetClientAsync(Sandbox sandbox, CancellationToken ct = default)
+    public async Task<SandboxClient> GetClientAsync(Sandbox sandbox, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(sandbox);
         if (sandbox.Token is null)
         {
-            await AttachTokenAsync(sandbox, ct).ConfigureAwait(false);
+            await AttachTokenAsync(sandbox, cancellationToken).ConfigureAwait(false);
         }
         return GetClientCore(sandbox);
     }
@@ -433,7 +434,7 @@ public sealed class SandboxManager
             LazyThreadSafetyMode.ExecutionAndPublication)).Value;
     }
 
-    private async Task AttachTokenAsync(Sandbox sandbox, CancellationToken ct)
+    private async Task AttachTokenAsync(Sandbox sandbox, CancellationToken cancellationToken)
     {
         if (sandbox.Token is not null)
         {
@@ -441,7 +442,7 @@ public sealed class SandboxManager
         }
         if (GetProvider(sandbox.Provider) is ISandboxTokenSource source)
         {
-            sandbox.Token = await source.GetTokenAsync(sandbox.Id, ct).ConfigureAwait(false);
+            sandbox.Token = await source.GetTokenAsync(sandbox.Id, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -1,23 +1,23 @@
-using System.Globalization;
+using SandboxPS.Protocol;
 
 namespace SandboxPS.Server;
 
 /// <summary>The server's command line.</summary>
 internal sealed class ServerOptions
 {
-    public string Host { get; private set; } = "127.0.0.1";
-    public int Port { get; private set; }
-    public string? UnixSocket { get; private set; }
-    public UnixFileMode UnixMode { get; private set; } = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-    public string? TokenFile { get; private set; }
-    public string? WorkDir { get; private set; }
-    public TimeSpan? IdleTimeout { get; private set; }
-    public TimeSpan? Ttl { get; private set; }
-    public int MaxSessions { get; private set; } = 32;
-    public string? Shell { get; private set; }
-    public bool Quiet { get; private set; } = true;
-    public bool Help { get; private set; }
-    public bool Version { get; private set; }
+    public string Host { get; private init; } = "127.0.0.1";
+    public int Port { get; private init; }
+    public string? UnixSocket { get; private init; }
+    public UnixFileMode UnixMode { get; private init; } = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    public string? TokenFile { get; private init; }
+    public string? WorkDir { get; private init; }
+    public TimeSpan? IdleTimeout { get; private init; }
+    public TimeSpan? Ttl { get; private init; }
+    public int MaxSessions { get; private init; } = 32;
+    public string? Shell { get; private init; }
+    public bool Quiet { get; private init; } = true;
+    public bool Help { get; private init; }
+    public bool Version { get; private init; }
 
     public const string Usage = """
 Usage: sandboxps-server [options]
@@ -51,150 +51,55 @@ init that reaps orphaned processes and forwards SIGTERM/SIGINT.
 Exit codes: 0 normal end (shutdown, idle timeout, ttl), 2 bad command line, 1 start failure.
 """;
 
-    /// <summary>Parses the command line; throws <see cref="OptionException"/> with a message for the user.</summary>
+    /// <summary>
+    /// Parses the command line with the launch-options type providers use to build it
+    /// (<see cref="ServerLaunchOptions"/>), so the flags cannot drift; throws <see cref="OptionException"/>.
+    /// </summary>
     public static ServerOptions Parse(string[] args)
     {
-        var o = new ServerOptions();
-        for (int i = 0; i < args.Length; i++)
+        ServerLaunchOptions launch;
+        try
         {
-            string arg = args[i];
-            string? inline = null;
-            if (arg.StartsWith("--", StringComparison.Ordinal) && arg.IndexOf('=') is var eq and > 0)
-            {
-                inline = arg[(eq + 1)..];
-                arg = arg[..eq];
-            }
-            string Value()
-            {
-                if (inline is not null) return inline;
-                if (i + 1 >= args.Length) throw new OptionException($"Option {arg} needs a value.");
-                return args[++i];
-            }
-            switch (arg)
-            {
-                case "--listen":
-                    (o.Host, o.Port) = ParseListen(Value());
-                    break;
-                case "--unix":
-                    o.UnixSocket = Value();
-                    if (o.UnixSocket.Length == 0) throw new OptionException("--unix needs a socket path.");
-                    break;
-                case "--unix-mode":
-                    o.UnixMode = ParseMode(Value());
-                    break;
-                case "--token-file":
-                    o.TokenFile = Value();
-                    break;
-                case "--workdir":
-                    o.WorkDir = Value();
-                    break;
-                case "--idle-timeout":
-                    o.IdleTimeout = ParseDuration(Value(), arg);
-                    break;
-                case "--ttl":
-                    o.Ttl = ParseDuration(Value(), arg);
-                    break;
-                case "--max-sessions":
-                    var v = Value();
-                    if (!int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < 1 || n > 10000)
-                        throw new OptionException($"--max-sessions must be a whole number from 1 to 10000; got '{v}'.");
-                    o.MaxSessions = n;
-                    break;
-                case "--shell":
-                    o.Shell = Value();
-                    if (!File.Exists(o.Shell)) throw new OptionException($"--shell '{o.Shell}' does not exist.");
-                    break;
-                case "--quiet":
-                    o.Quiet = true;
-                    break;
-                case "--verbose":
-                    o.Quiet = false;
-                    break;
-                case "--help" or "-h":
-                    o.Help = true;
-                    break;
-                case "--version":
-                    o.Version = true;
-                    break;
-                default:
-                    throw new OptionException($"Unknown option '{args[i]}'. Run 'sandboxps-server --help' for the options.");
-            }
+            launch = ServerLaunchOptions.Parse(args);
         }
-        return o;
-    }
-
-    private static UnixFileMode ParseMode(string value)
-    {
-        var digits = value.Trim();
-        if (digits.Length is < 3 or > 4 || digits.Any(c => c is < '0' or > '7'))
+        catch (ServerLaunchOptionException ex)
         {
-            throw new OptionException($"--unix-mode expects octal permission bits such as 0600 or 0666; got '{value}'.");
+            throw new OptionException(ex.Message);
         }
-        var mode = Convert.ToInt32(digits, 8);
-        if (mode > 0x1FF)
+        if (launch.Shell is { } shell && !File.Exists(shell))
         {
-            throw new OptionException($"--unix-mode takes permission bits only (at most 0777); got '{value}'.");
+            throw new OptionException($"{ServerLaunchOptions.Flags.Shell} '{shell}' does not exist.");
         }
-        if ((mode & 0x180) != 0x180)
+        var (host, port) = launch.ListenEndpoint;
+        return new ServerOptions
         {
-            throw new OptionException($"--unix-mode must let the server's own user read and write the socket (0600 at least); got '{value}'.");
-        }
-        return (UnixFileMode)mode;
-    }
-
-    private static (string, int) ParseListen(string value)
-    {
-        int colon = value.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(value[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port > 65535)
-        {
-            throw new OptionException($"--listen expects HOST:PORT (e.g. 127.0.0.1:0 or 0.0.0.0:8080); got '{value}'.");
-        }
-        var host = value[..colon].Trim('[', ']');
-        if (host != "localhost" && !System.Net.IPAddress.TryParse(host, out _))
-        {
-            throw new OptionException($"--listen expects an IP address or 'localhost' as HOST; got '{host}'.");
-        }
-        return (host, port);
+            Host = host,
+            Port = port,
+            UnixSocket = launch.UnixSocket,
+            UnixMode = launch.UnixMode ?? ServerLaunchOptions.DefaultUnixMode,
+            TokenFile = launch.TokenFile,
+            WorkDir = launch.WorkDir,
+            IdleTimeout = launch.IdleTimeout,
+            Ttl = launch.Ttl,
+            MaxSessions = launch.MaxSessions ?? 32,
+            Shell = launch.Shell,
+            Quiet = !launch.Verbose,
+            Help = launch.Help,
+            Version = launch.Version,
+        };
     }
 
     /// <summary>90s, 10m, 2h, 1h30m, 500ms or plain seconds.</summary>
     public static TimeSpan ParseDuration(string text, string option)
     {
-        var s = text.Trim();
-        if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var secs) && secs > 0 && secs < 1e9)
+        try
         {
-            return TimeSpan.FromSeconds(secs);
+            return ServerLaunchOptions.ParseDuration(text, option);
         }
-        var total = TimeSpan.Zero;
-        int i = 0;
-        bool any = false;
-        while (i < s.Length)
+        catch (ServerLaunchOptionException ex)
         {
-            int start = i;
-            while (i < s.Length && (char.IsAsciiDigit(s[i]) || s[i] == '.')) i++;
-            if (start == i) { any = false; break; }
-            if (!double.TryParse(s[start..i], NumberStyles.Float, CultureInfo.InvariantCulture, out var num)) { any = false; break; }
-            int ustart = i;
-            while (i < s.Length && char.IsAsciiLetter(s[i])) i++;
-            var unit = s[ustart..i].ToLowerInvariant();
-            TimeSpan? part = unit switch
-            {
-                "ms" => TimeSpan.FromMilliseconds(num),
-                "s" => TimeSpan.FromSeconds(num),
-                "m" => TimeSpan.FromMinutes(num),
-                "h" => TimeSpan.FromHours(num),
-                "d" => TimeSpan.FromDays(num),
-                _ => null,
-            };
-            if (part is null) { any = false; break; }
-            total += part.Value;
-            any = true;
+            throw new OptionException(ex.Message);
         }
-        if (!any || total <= TimeSpan.Zero)
-        {
-            throw new OptionException($"{option} expects a duration such as 90s, 10m, 2h, 1h30m or a number of seconds; got '{text}'.");
-        }
-        return total;
     }
 }
 

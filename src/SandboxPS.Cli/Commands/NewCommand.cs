@@ -45,7 +45,7 @@ internal static class NewCommand
             docker.RuntimeBuildOptions.Progress ??= new RuntimeCommands.StderrProgress(parse.InvocationConfiguration.Error);
         }
         return wait
-            ? await context.Manager.CreateReadyAsync(provider, spec, readyTimeout, ct: ct).ConfigureAwait(false)
+            ? await context.Manager.CreateReadyAsync(provider, spec, readyTimeout, cancellationToken: ct).ConfigureAwait(false)
             : await context.Manager.CreateAsync(provider, spec, ct).ConfigureAwait(false);
     }
 }

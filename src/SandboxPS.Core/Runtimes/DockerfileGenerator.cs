@@ -70,7 +70,7 @@ internal static class DockerfileGenerator
         _ => throw new InvalidOperationException("unknown package manager " + manager),
     };
 
-    private static string Run(IReadOnlyList<string> argv) => "RUN " + JsonSerializer.Serialize(argv.ToList(), SandboxPS.Core.Providers.Docker.DockerJsonContext.Default.ListString);
+    private static string Run(IReadOnlyList<string> argv) => "RUN " + JsonSerializer.Serialize(argv.ToList(), RuntimeJsonContext.Default.ListString);
 
     /// <summary>A double-quoted Dockerfile word: backslash, quote and <c>$</c> escaped.</summary>
     internal static string Quote(string value) =>

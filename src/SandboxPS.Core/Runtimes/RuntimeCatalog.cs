@@ -170,4 +170,5 @@ internal sealed class RuntimeDocument
     ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]
 [JsonSerializable(typeof(RuntimeDocument))]
 [JsonSerializable(typeof(List<RuntimeDocument>))]
+[JsonSerializable(typeof(List<string>))]
 internal sealed partial class RuntimeJsonContext : JsonSerializerContext;

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
+using SandboxPS.Core.Providers.Kit;
 using SandboxPS.Protocol;
 
 namespace SandboxPS.Core.Providers.Process;
@@ -90,8 +91,8 @@ public sealed class ProcessSandboxProvider : ISandboxProvider, ILogSource, ISand
         {
             Id = id,
             Name = name,
-            Token = SandboxLabelBuilder.NewToken(),
-            Labels = SandboxLabelBuilder.Build(id, name, createdAt, expiresAt, spec.Labels),
+            Token = ServerToken.New(),
+            Labels = ManagedSandbox.Labels(id, name, createdAt, ttl, spec),
             CreatedAt = createdAt,
             ExpiresAt = expiresAt,
             WorkDir = workDir,
@@ -119,6 +120,8 @@ public sealed class ProcessSandboxProvider : ISandboxProvider, ILogSource, ISand
             WriteRecord(record);
         }, cancellationToken).ConfigureAwait(false);
 
+        var undo = new CreateUndo(ProviderName, name);
+        undo.Add("record, directory and processes", ct => RemoveRecordAsync(ReadRecord(id) ?? record, ct));
         try
         {
             if (ownsWorkDir)
@@ -134,21 +137,12 @@ public sealed class ProcessSandboxProvider : ISandboxProvider, ILogSource, ISand
         }
         catch (Exception original)
         {
-            try
-            {
-                await RemoveRecordAsync(record, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception cleanup)
-            {
-                // The original error is what the caller needs; the cleanup failure only goes to the trace.
-                Trace.WriteLine($"sandboxps: cleanup of failed create {id} failed: {cleanup.Message}");
-            }
-            if (original is SandboxException or OperationCanceledException)
+            await undo.RollBackAsync().ConfigureAwait(false);
+            if (CreateUndo.Surfaces(original))
             {
                 throw;
             }
-            throw new SandboxException(SandboxErrorKind.ProviderUnavailable, SandboxErrorIds.SandboxStartFailed,
-                $"Could not start the process sandbox '{name}': {original.Message}", name, original);
+            throw undo.Wrap(original, SandboxErrorKind.ProviderUnavailable, SandboxErrorIds.SandboxStartFailed);
         }
         return ToSandbox(record, SandboxState.Running);
     }
@@ -170,20 +164,17 @@ public sealed class ProcessSandboxProvider : ISandboxProvider, ILogSource, ISand
         {
             psi.ArgumentList.Add("/bin/sh");
         }
-        foreach (var arg in new[] { "-c", LaunchScript, "sandboxps-launch", record.LogPath, record.ExitCodePath, record.ServerPath,
-                                    "--listen", "127.0.0.1:0", "--workdir", record.WorkDir, "--ttl", DurationParser.ToServerArgument(ttl) })
+        var launch = new ServerLaunchOptions
+        {
+            Listen = ServerLaunchOptions.ListenOn("127.0.0.1", 0),
+            WorkDir = record.WorkDir,
+            Ttl = ttl,
+            IdleTimeout = spec.IdleTimeout,
+            MaxSessions = spec.MaxSessions,
+        };
+        foreach (var arg in new[] { "-c", LaunchScript, "sandboxps-launch", record.LogPath, record.ExitCodePath, record.ServerPath }.Concat(launch.ToArguments()))
         {
             psi.ArgumentList.Add(arg);
-        }
-        if (spec.IdleTimeout is { } idle)
-        {
-            psi.ArgumentList.Add("--idle-timeout");
-            psi.ArgumentList.Add(DurationParser.ToServerArgument(idle));
-        }
-        if (spec.MaxSessions is { } max)
-        {
-            psi.ArgumentList.Add("--max-sessions");
-            psi.ArgumentList.Add(max.ToString(CultureInfo.InvariantCulture));
         }
         foreach (var (key, value) in spec.Environment)
         {
@@ -239,7 +230,7 @@ public sealed class ProcessSandboxProvider : ISandboxProvider, ILogSource, ISand
         }
     }
 
-    private static ListeningLine? TryReadListening(string logPath)
+    private static (string Listening, int Pid)? TryReadListening(string logPath)
     {
         try
         {
@@ -247,18 +238,13 @@ public sealed class ProcessSandboxProvider : ISandboxProvider, ILogSource, ISand
             using var reader = new StreamReader(stream, Encoding.UTF8);
             for (int i = 0; i < 50 && reader.ReadLine() is { } line; i++)
             {
-                var trimmed = line.Trim();
-                if (trimmed.StartsWith('{') && trimmed.Contains("\"listening\"", StringComparison.Ordinal))
+                if (ServerEndpoint.TryParseListeningLine(line, out var endpoint, out var pid))
                 {
-                    var parsed = JsonSerializer.Deserialize(trimmed, ProcessStateJsonContext.Default.ListeningLine);
-                    if (parsed?.Listening is { Length: > 0 } && parsed.Pid > 0)
-                    {
-                        return parsed;
-                    }
+                    return (endpoint, pid);
                 }
             }
         }
-        catch (Exception ex) when (ex is IOException or JsonException)
+        catch (IOException)
         {
             // Not written completely yet: read again on the next round.
         }

@@ -29,8 +29,4 @@ internal sealed record ProcessSandboxRecord
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true,
                              DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ProcessSandboxRecord))]
-[JsonSerializable(typeof(ListeningLine))]
 internal sealed partial class ProcessStateJsonContext : JsonSerializerContext;
-
-/// <summary>The server's first stdout line when it binds port 0.</summary>
-internal sealed record ListeningLine(string? Listening, int Pid);

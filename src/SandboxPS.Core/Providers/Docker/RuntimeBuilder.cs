@@ -6,42 +6,9 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using SandboxPS.Core.Providers.Docker;
+using SandboxPS.Core.Runtimes;
 
-namespace SandboxPS.Core.Runtimes;
-
-/// <summary>How <see cref="RuntimeBuilder"/> builds.</summary>
-public sealed class RuntimeBuildOptions
-{
-    /// <summary>Reuse the image when its tag (name + hash of the config) exists. On by default.</summary>
-    public bool Cache { get; set; } = true;
-
-    /// <summary>Extra <c>/etc/hosts</c> entries of build containers (<c>host:ip</c>), like <c>docker build --add-host</c>.</summary>
-    public IList<string> ExtraHosts { get; set; } = new List<string>();
-
-    /// <summary>
-    /// For apt builds, map the host names of this machine's apt mirrors (read from /etc/apt at run
-    /// time) to the addresses this machine resolves, so builds use the same mirror. On by default.
-    /// </summary>
-    public bool AddAptMirrorHosts { get; set; } = true;
-
-    /// <summary>Extra labels on the built image.</summary>
-    public IDictionary<string, string> Labels { get; set; } = new Dictionary<string, string>(StringComparer.Ordinal);
-
-    /// <summary>Receives the build's output as it happens.</summary>
-    public IProgress<RuntimeBuildProgress>? Progress { get; set; }
-}
-
-/// <summary>One line of build output.</summary>
-/// <param name="Runtime">Runtime being built.</param>
-/// <param name="Message">The engine's line (a build step, a command's output, a status).</param>
-public sealed record RuntimeBuildProgress(string Runtime, string Message);
-
-/// <summary>The image a runtime resolved to.</summary>
-/// <param name="Config">The runtime.</param>
-/// <param name="Tag">Image to run: <c>sandboxps-runtime/NAME:HASH</c>, or the runtime's own <c>image</c>.</param>
-/// <param name="Built">True when this call built it; false on a cache hit or for a prebuilt image.</param>
-public sealed record RuntimeImage(RuntimeConfig Config, string Tag, bool Built);
+namespace SandboxPS.Core.Providers.Docker;
 
 /// <summary>
 /// Builds runtime images through the Docker Engine API (<c>POST /build</c> with a tar context),
@@ -272,79 +239,5 @@ public sealed class RuntimeBuilder : IDisposable
             sha.AppendData(SHA256.HashData(content));
         }
         return Convert.ToHexString(sha.GetHashAndReset()).ToLowerInvariant();
-    }
-}
-
-/// <summary>This machine's apt mirrors, as <c>host:ip</c> entries for build containers.</summary>
-public static class AptMirror
-{
-    /// <summary>
-    /// Host names of the mirrors in /etc/apt/sources.list and /etc/apt/sources.list.d (read now),
-    /// each with the IPv4 address this machine resolves for it. Empty when there is no apt.
-    /// </summary>
-    public static async Task<IReadOnlyList<string>> ExtraHostsAsync(CancellationToken cancellationToken = default)
-    {
-        var result = new List<string>();
-        foreach (var host in MirrorHosts())
-        {
-            try
-            {
-                var addresses = await Dns.GetHostAddressesAsync(host, AddressFamily.InterNetwork, cancellationToken).ConfigureAwait(false);
-                if (addresses.Length > 0)
-                {
-                    result.Add(host + ":" + addresses[0]);
-                }
-            }
-            catch (SocketException)
-            {
-                // Unresolvable here: the build cannot use it either way.
-            }
-        }
-        return result;
-    }
-
-    /// <summary>Host names of http(s) mirrors in this machine's apt sources.</summary>
-    public static IReadOnlyList<string> MirrorHosts()
-    {
-        var files = new List<string>();
-        if (File.Exists("/etc/apt/sources.list"))
-        {
-            files.Add("/etc/apt/sources.list");
-        }
-        if (Directory.Exists("/etc/apt/sources.list.d"))
-        {
-            files.AddRange(Directory.EnumerateFiles("/etc/apt/sources.list.d").Where(f => f.EndsWith(".list", StringComparison.Ordinal) || f.EndsWith(".sources", StringComparison.Ordinal)));
-        }
-        var hosts = new List<string>();
-        foreach (var file in files)
-        {
-            IEnumerable<string> lines;
-            try
-            {
-                lines = File.ReadAllLines(file);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                continue;
-            }
-            foreach (var raw in lines)
-            {
-                var line = raw.Trim();
-                IEnumerable<string> uris = line.StartsWith("URIs:", StringComparison.OrdinalIgnoreCase)
-                    ? line[5..].Split(' ', StringSplitOptions.RemoveEmptyEntries)
-                    : line.StartsWith("deb", StringComparison.Ordinal)
-                        ? line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Where(w => w.Contains("://", StringComparison.Ordinal))
-                        : [];
-                foreach (var uri in uris)
-                {
-                    if (Uri.TryCreate(uri, UriKind.Absolute, out var parsed) && parsed.Scheme is "http" or "https"
-                        && parsed.HostNameType == UriHostNameType.Dns && parsed.Host != "localhost" && !hosts.Contains(parsed.Host))
-                    {
-                        hosts.Add(parsed.Host);
-                    }
-                }
-            }
-        }
-        return hosts;
     }
 }
