@@ -166,7 +166,7 @@ public sealed class SandboxActionRunner
             // running it, so starting a fresh default session and running it there is safe.
             await DeleteIfPresentAsync(ProtocolConstants.DefaultSessionId, cancellationToken).ConfigureAwait(false);
             _observer.OnNotice(new SandboxActionNotice(SandboxActionNoticeKind.DefaultSessionReplaced,
-                "The default session had ended (an earlier command ran 'exit'); started a new default session. Its working directory and variables are reset."));
+                "The default session had ended (an earlier command ran 'exit'); started a new one, with a fresh working directory and variables."));
             return await RunInterruptibleAsync(session, request, stream, cancellationToken).ConfigureAwait(false);
         }
     }
