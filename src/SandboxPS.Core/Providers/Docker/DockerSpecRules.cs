@@ -28,10 +28,7 @@ internal static partial class DockerSpecRules
     [
         ("bind", "bind-mount the server read-only; the default on a local engine"),
         ("copy", "copy it in through the archive API; the default on a remote engine"),
-    ], "")
-    {
-        Aliases = new Dictionary<string, string> { [""] = "" },
-    };
+    ], "");
 
     internal static readonly string[] KnownOptions = [Init.Key, Pull.Key, ServerMount.Key];
 
@@ -41,42 +38,20 @@ internal static partial class DockerSpecRules
     /// <summary>Our sandbox ids: lowercase hex.</summary>
     internal static bool IsValidId(string id) => IdRegex().IsMatch(id);
 
-    /// <summary>Everything the provider checks before it contacts the engine.</summary>
-    internal static void Validate(SandboxSpec spec)
+    /// <summary>The docker provider's rules for <see cref="SpecValidator"/>: an image or runtime, container paths, the engine's 6 MiB memory floor, its options.</summary>
+    internal static SandboxSpecRules Rules { get; } = new()
     {
-        SpecValidator.Validate(spec, DockerProvider.ProviderName, KnownOptions);
-        if (string.IsNullOrWhiteSpace(spec.Image) && string.IsNullOrWhiteSpace(spec.Runtime))
-        {
-            throw Invalid("--image", "The docker provider needs an image or a runtime.", "Pass --image IMAGE or --runtime NAME|FILE.");
-        }
-        if (spec.Image is { } image && (image.Any(char.IsWhiteSpace) || image.Any(char.IsControl)))
-        {
-            throw Invalid("--image", $"Image '{Printable(image)}' contains whitespace or control characters.", "Pass an image reference like busybox:1.36.");
-        }
-        if (spec.Environment.ContainsKey(ProtocolConstants.TokenEnvironmentVariable))
-        {
-            throw Invalid("--env", $"Environment variable '{ProtocolConstants.TokenEnvironmentVariable}' is reserved for the sandbox server's token.", "Use another name.");
-        }
-        if (spec.WorkingDirectory is { } wd && (!wd.StartsWith('/') || wd.Any(char.IsControl)))
-        {
-            throw Invalid("--workdir", $"Working directory '{Printable(wd)}' must be an absolute path inside the container.", "Pass e.g. --workdir /work.");
-        }
-        if (spec.User is { } user && (user.Length == 0 || user.Any(c => char.IsWhiteSpace(c) || char.IsControl(c))))
-        {
-            throw Invalid("--user", $"User '{Printable(user)}' is not valid.", "Pass a name, uid or uid:gid, e.g. --user 1000:1000.");
-        }
-        if (spec.MemoryBytes is { } memory && memory < 6 * 1024 * 1024)
-        {
-            throw Invalid("--memory", $"Memory limit {memory} bytes is below the engine's minimum of 6 MiB.", "Pass e.g. --memory 256m.");
-        }
-        if (spec.NetworkMode is { } network && (network.Length == 0 || network.Any(c => char.IsWhiteSpace(c) || char.IsControl(c))))
-        {
-            throw Invalid("--network", $"Network mode '{Printable(network)}' is not valid.", "Pass bridge, none, host or a network name.");
-        }
-        Init.Read(spec);
-        Pull.Read(spec);
-        ServerMount.Read(spec);
-    }
+        Provider = DockerProvider.ProviderName,
+        KnownOptions = KnownOptions,
+        OptionValues = ProviderOption.Rules(Init, Pull, ServerMount),
+        RequiresImageOrRuntime = true,
+        ContainerPaths = true,
+        MinimumMemoryBytes = 6 * 1024 * 1024,
+        ReservedEnvironment = [ProtocolConstants.TokenEnvironmentVariable],
+    };
+
+    /// <summary>Everything the provider checks before it contacts the engine (named as the CLI names them, for direct callers).</summary>
+    internal static void Validate(SandboxSpec spec) => SpecValidator.Validate(spec, Rules, SpecNames.Cli);
 
     /// <summary>The <c>init</c> option: true (the engine's init), false (the server's own), null = auto.</summary>
     internal static bool? InitMode(SandboxSpec spec) => Init.Read(spec) switch
@@ -88,9 +63,4 @@ internal static partial class DockerSpecRules
 
     internal static bool IsRootUser(string user) => user is "root" or "0" || user.StartsWith("0:", StringComparison.Ordinal)
                                                     || user.StartsWith("root:", StringComparison.Ordinal);
-
-    internal static string Printable(string text) => text.Replace("\n", "\\n", StringComparison.Ordinal).Replace("\r", "\\r", StringComparison.Ordinal);
-
-    private static SandboxException Invalid(string parameter, string message, string? action = null) =>
-        new(SandboxErrorKind.InvalidArgument, SandboxErrorIds.InvalidSpec, message, parameter) { RecommendedAction = action };
 }

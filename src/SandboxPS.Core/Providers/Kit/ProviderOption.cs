@@ -6,7 +6,7 @@ namespace SandboxPS.Core.Providers.Kit;
 /// </summary>
 /// <param name="Key">The option's key (case-insensitive in <see cref="SandboxSpec.ProviderOptions"/>).</param>
 /// <param name="Values">Canonical value → what it does; the first is listed first.</param>
-/// <param name="Default">The value when the option is absent; it must be one of <paramref name="Values"/>.</param>
+/// <param name="Default">The value when the option is absent (one of <paramref name="Values"/>, or "" for "decided by the provider").</param>
 public sealed record ProviderOption(string Key, IReadOnlyList<(string Value, string Meaning)> Values, string Default)
 {
     /// <summary>Other spellings → canonical value (<c>yes</c> → <c>true</c>).</summary>
@@ -40,4 +40,16 @@ public sealed record ProviderOption(string Key, IReadOnlyList<(string Value, str
             RecommendedAction = $"Pass --provider-option {Key}={Values[0].Value}, or leave it out.",
         };
     }
+
+    /// <summary>
+    /// The option as <see cref="SpecValidator"/> checks it up front (<see cref="SandboxSpecRules.OptionValues"/>):
+    /// every value and alias, with the meaning of each, so front ends and the provider accept the same values.
+    /// </summary>
+    public ProviderOptionRule ToRule() =>
+        new([.. Values.Select(v => v.Value).Concat(Aliases.Keys)],
+            string.Join(" or ", Values.Select(v => $"'{v.Value}' ({v.Meaning}{(v.Value == Default ? "; the default" : "")})")));
+
+    /// <summary>The rules of <paramref name="options"/> by key, for <see cref="SandboxSpecRules.OptionValues"/>.</summary>
+    public static IReadOnlyDictionary<string, ProviderOptionRule> Rules(params ProviderOption[] options) =>
+        options.ToDictionary(o => o.Key, o => o.ToRule(), StringComparer.OrdinalIgnoreCase);
 }

@@ -31,6 +31,19 @@ public sealed class ProcessSandboxProvider : ISandboxProvider, ILogSource, ISand
     /// <summary>Provider options (<c>SandboxSpec.ProviderOptions</c>) this provider knows.</summary>
     public static IReadOnlyCollection<string> KnownOptions { get; } = ["serverPath"];
 
+    /// <summary>What this provider accepts in a spec (<see cref="SpecValidator"/>): a plain local process, so no image, runtime or limits.</summary>
+    public static SandboxSpecRules Rules { get; } = new()
+    {
+        Provider = ProviderName,
+        KnownOptions = KnownOptions,
+        Unsupported =
+        [
+            nameof(SandboxSpec.Image), nameof(SandboxSpec.Runtime), nameof(SandboxSpec.Cpus), nameof(SandboxSpec.MemoryBytes),
+            nameof(SandboxSpec.PidsLimit), nameof(SandboxSpec.NetworkMode), nameof(SandboxSpec.ReadOnlyRootFilesystem), nameof(SandboxSpec.User),
+        ],
+        UnsupportedReason = "it runs the server as a plain local process, with no isolation and no resource limits",
+    };
+
     private const string LaunchScript =
         "log=$1; ec=$2; shift 2\n" +
         "exec >>\"$log\" 2>&1 </dev/null\n" +
@@ -64,11 +77,7 @@ public sealed class ProcessSandboxProvider : ISandboxProvider, ILogSource, ISand
     public async Task<Sandbox> CreateAsync(SandboxSpec spec, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        SpecValidator.Validate(spec, ProviderName, KnownOptions);
-        SpecValidator.RejectUnsupported(spec, ProviderName,
-            "it runs the server as a plain local process, with no isolation and no resource limits",
-            nameof(SandboxSpec.Image), nameof(SandboxSpec.Runtime), nameof(SandboxSpec.Cpus), nameof(SandboxSpec.MemoryBytes),
-            nameof(SandboxSpec.PidsLimit), nameof(SandboxSpec.NetworkMode), nameof(SandboxSpec.ReadOnlyRootFilesystem), nameof(SandboxSpec.User));
+        SpecValidator.Validate(spec, Rules, SpecNames.Cli);
 
         string serverPath = spec.ProviderOptions.TryGetValue("serverPath", out var sp) && !string.IsNullOrWhiteSpace(sp)
             ? Path.GetFullPath(sp)
