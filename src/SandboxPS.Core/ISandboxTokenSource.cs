@@ -9,5 +9,5 @@ internal interface ISandboxTokenSource
 {
     /// <summary>The token of sandbox <paramref name="id"/>.</summary>
     /// <exception cref="SandboxException">NotFound when the sandbox is gone; <c>SandboxTokenUnavailable</c> otherwise.</exception>
-    Task<string> GetTokenAsync(string id, CancellationToken ct);
+    Task<string> GetTokenAsync(string id, CancellationToken cancellationToken);
 }

@@ -79,16 +79,16 @@ public sealed class SandboxClient : IDisposable
     public string Endpoint { get; }
 
     /// <summary><c>GET /health</c>: the server answers (no auth needed).</summary>
-    public Task<HealthResponse> GetHealthAsync(CancellationToken ct = default) =>
-        GetJsonAsync<HealthResponse>("health", "health check", ct);
+    public Task<HealthResponse> GetHealthAsync(CancellationToken cancellationToken = default) =>
+        GetJsonAsync<HealthResponse>("health", "health check", cancellationToken);
 
     /// <summary>
     /// One health probe without retries, bounded by <paramref name="timeout"/>: true when the server
     /// answered 200. Readiness loops use it; they do their own backoff.
     /// </summary>
-    internal async Task<bool> ProbeHealthAsync(TimeSpan timeout, CancellationToken ct)
+    internal async Task<bool> ProbeHealthAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(timeout);
         try
         {
@@ -96,127 +96,127 @@ public sealed class SandboxClient : IDisposable
             return response.StatusCode == HttpStatusCode.OK;
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException or SocketException
-                                   || (ex is OperationCanceledException && !ct.IsCancellationRequested))
+                                   || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             return false;
         }
     }
 
     /// <summary><c>GET /v1/info</c>: OS, user, working directory, sessions, timeouts.</summary>
-    public Task<InfoResponse> GetInfoAsync(CancellationToken ct = default) =>
-        GetJsonAsync<InfoResponse>("v1/info", "info", ct);
+    public Task<InfoResponse> GetInfoAsync(CancellationToken cancellationToken = default) =>
+        GetJsonAsync<InfoResponse>("v1/info", "info", cancellationToken);
 
     /// <summary><c>POST /v1/sessions</c>: a new shell or python session.</summary>
     /// <exception cref="SandboxException">QuotaExceeded/<c>CapacityReached</c>; Conflict/<c>SessionExists</c>; InvalidArgument/<c>PythonNotAvailable</c>.</exception>
-    public Task<SessionInfo> CreateSessionAsync(CreateSessionRequest request, CancellationToken ct = default) =>
+    public Task<SessionInfo> CreateSessionAsync(CreateSessionRequest request, CancellationToken cancellationToken = default) =>
         SendJsonAsync(HttpMethod.Post, "v1/sessions", request, ProtocolJsonContext.Default.CreateSessionRequest,
-                      ClientJson.Read<SessionInfo>(), "create session", _options.RequestTimeout, ct);
+                      ClientJson.Read<SessionInfo>(), "create session", _options.RequestTimeout, cancellationToken);
 
     /// <summary><c>GET /v1/sessions</c>.</summary>
-    public async Task<IReadOnlyList<SessionInfo>> ListSessionsAsync(CancellationToken ct = default) =>
-        (await GetJsonAsync<SessionList>("v1/sessions", "list sessions", ct).ConfigureAwait(false)).Sessions;
+    public async Task<IReadOnlyList<SessionInfo>> ListSessionsAsync(CancellationToken cancellationToken = default) =>
+        (await GetJsonAsync<SessionList>("v1/sessions", "list sessions", cancellationToken).ConfigureAwait(false)).Sessions;
 
     /// <summary><c>GET /v1/sessions/{id}</c>.</summary>
     /// <exception cref="SandboxException">NotFound/<c>SessionNotFound</c>.</exception>
-    public Task<SessionInfo> GetSessionAsync(string sessionId, CancellationToken ct = default) =>
-        GetJsonAsync<SessionInfo>(SessionPath(sessionId), "get session", ct);
+    public Task<SessionInfo> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default) =>
+        GetJsonAsync<SessionInfo>(SessionPath(sessionId), "get session", cancellationToken);
 
     /// <summary><c>DELETE /v1/sessions/{id}</c>.</summary>
     /// <exception cref="SandboxException">NotFound/<c>SessionNotFound</c>.</exception>
-    public Task DeleteSessionAsync(string sessionId, CancellationToken ct = default) =>
-        SendNoContentAsync(HttpMethod.Delete, SessionPath(sessionId), "delete session", ct);
+    public Task DeleteSessionAsync(string sessionId, CancellationToken cancellationToken = default) =>
+        SendNoContentAsync(HttpMethod.Delete, SessionPath(sessionId), "delete session", cancellationToken);
 
     /// <summary>
     /// <c>POST /v1/sessions/{id}/run</c>: runs a command (shell) or code (python) and returns when it ends.
     /// A non-zero exit code is data. <paramref name="sessionId"/> null means the default session.
     /// </summary>
-    public Task<RunResult> RunAsync(string? sessionId, RunRequest request, CancellationToken ct = default) =>
+    public Task<RunResult> RunAsync(string? sessionId, RunRequest request, CancellationToken cancellationToken = default) =>
         SendJsonAsync(HttpMethod.Post, SessionPath(sessionId) + "/run", request, ProtocolJsonContext.Default.RunRequest,
-                      ClientJson.Read<RunResult>(), "run", RunLimit(request.TimeoutSeconds), ct);
+                      ClientJson.Read<RunResult>(), "run", RunLimit(request.TimeoutSeconds), cancellationToken);
 
     /// <summary>
     /// Like <see cref="RunAsync"/>, streamed: <c>output</c> events as the command prints, then one <c>exit</c>
     /// event carrying the <see cref="RunResult"/>. An <c>error</c> event is thrown as a <see cref="SandboxException"/>.
     /// </summary>
-    public IAsyncEnumerable<StreamEvent> RunStreamAsync(string? sessionId, RunRequest request, CancellationToken ct = default) =>
+    public IAsyncEnumerable<StreamEvent> RunStreamAsync(string? sessionId, RunRequest request, CancellationToken cancellationToken = default) =>
         StreamAsync(SessionPath(sessionId) + "/run?stream=true",
-                    () => JsonContent(request, ProtocolJsonContext.Default.RunRequest), "run", RunLimit(request.TimeoutSeconds), ct);
+                    () => JsonContent(request, ProtocolJsonContext.Default.RunRequest), "run", RunLimit(request.TimeoutSeconds), cancellationToken);
 
     /// <summary><c>POST /v1/sessions/{id}/input</c>: text to the running command's stdin.</summary>
     /// <exception cref="SandboxException">Conflict/<c>SessionIdle</c> when nothing runs.</exception>
-    public Task SendInputAsync(string? sessionId, InputRequest request, CancellationToken ct = default) =>
-        SendNoContentAsync(HttpMethod.Post, SessionPath(sessionId) + "/input", "send input", ct,
+    public Task SendInputAsync(string? sessionId, InputRequest request, CancellationToken cancellationToken = default) =>
+        SendNoContentAsync(HttpMethod.Post, SessionPath(sessionId) + "/input", "send input", cancellationToken,
                            () => JsonContent(request, ProtocolJsonContext.Default.InputRequest));
 
     /// <summary><c>POST /v1/sessions/{id}/interrupt</c>: SIGINT to the running command's process group.</summary>
     /// <exception cref="SandboxException">Conflict/<c>SessionIdle</c> when nothing runs.</exception>
-    public Task InterruptAsync(string? sessionId, CancellationToken ct = default) =>
-        SendNoContentAsync(HttpMethod.Post, SessionPath(sessionId) + "/interrupt", "interrupt", ct);
+    public Task InterruptAsync(string? sessionId, CancellationToken cancellationToken = default) =>
+        SendNoContentAsync(HttpMethod.Post, SessionPath(sessionId) + "/interrupt", "interrupt", cancellationToken);
 
     /// <summary><c>POST /v1/exec</c>: a one-shot process outside any session (argv or shell line).</summary>
-    public Task<ExecResult> ExecAsync(ExecRequest request, CancellationToken ct = default) =>
+    public Task<ExecResult> ExecAsync(ExecRequest request, CancellationToken cancellationToken = default) =>
         SendJsonAsync(HttpMethod.Post, "v1/exec", request, ProtocolJsonContext.Default.ExecRequest,
-                      ClientJson.Read<ExecResult>(), "exec", RunLimit(request.TimeoutSeconds), ct);
+                      ClientJson.Read<ExecResult>(), "exec", RunLimit(request.TimeoutSeconds), cancellationToken);
 
     /// <summary><c>POST /v1/exec?stream=true</c>: <c>stdout</c>/<c>stderr</c> events, then <c>exit</c> with the <see cref="ExecResult"/>.</summary>
-    public IAsyncEnumerable<StreamEvent> ExecStreamAsync(ExecRequest request, CancellationToken ct = default) =>
+    public IAsyncEnumerable<StreamEvent> ExecStreamAsync(ExecRequest request, CancellationToken cancellationToken = default) =>
         StreamAsync("v1/exec?stream=true", () => JsonContent(request, ProtocolJsonContext.Default.ExecRequest), "exec",
-                    RunLimit(request.TimeoutSeconds), ct);
+                    RunLimit(request.TimeoutSeconds), cancellationToken);
 
     /// <summary><c>GET /v1/files/text</c>: a text file, or lines <paramref name="startLine"/>..<paramref name="endLine"/> (1-based).</summary>
-    public Task<FileTextResponse> ReadTextAsync(string path, int? startLine = null, int? endLine = null, CancellationToken ct = default)
+    public Task<FileTextResponse> ReadTextAsync(string path, int? startLine = null, int? endLine = null, CancellationToken cancellationToken = default)
     {
         var query = "v1/files/text?path=" + Uri.EscapeDataString(path);
         if (startLine is { } s) query += "&startLine=" + s.ToString(CultureInfo.InvariantCulture);
         if (endLine is { } e) query += "&endLine=" + e.ToString(CultureInfo.InvariantCulture);
-        return GetJsonAsync<FileTextResponse>(query, "read file", ct, path);
+        return GetJsonAsync<FileTextResponse>(query, "read file", cancellationToken, path);
     }
 
     /// <summary><c>GET /v1/files</c>: the file's raw bytes, streamed. Dispose the stream to end the call.</summary>
-    public Task<Stream> OpenReadAsync(string path, CancellationToken ct = default) =>
-        OpenStreamAsync("v1/files?path=" + Uri.EscapeDataString(path), "read file", path, ct);
+    public Task<Stream> OpenReadAsync(string path, CancellationToken cancellationToken = default) =>
+        OpenStreamAsync("v1/files?path=" + Uri.EscapeDataString(path), "read file", path, cancellationToken);
 
     /// <summary>
     /// <c>PUT /v1/files</c>: writes <paramref name="content"/> (streamed, never buffered whole) to
     /// <paramref name="path"/>, creating parent directories. <paramref name="mode"/> is the Unix mode (e.g. 0b110_100_100 = 0644).
     /// </summary>
-    public Task<WriteResponse> WriteFileAsync(string path, Stream content, int? mode = null, bool overwrite = true, CancellationToken ct = default)
+    public Task<WriteResponse> WriteFileAsync(string path, Stream content, int? mode = null, bool overwrite = true, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(content);
         var query = "v1/files?path=" + Uri.EscapeDataString(path) + "&mkdirs=true&overwrite=" + (overwrite ? "true" : "false");
         if (mode is { } m) query += "&mode=" + Convert.ToString(m, 8);
-        return SendStreamBodyAsync(HttpMethod.Put, query, content, "application/octet-stream", "write file", path, ct);
+        return SendStreamBodyAsync(HttpMethod.Put, query, content, "application/octet-stream", "write file", path, cancellationToken);
     }
 
     /// <summary><c>POST /v1/edit</c>: view, create, str_replace (exactly one match), insert, undo.</summary>
     /// <exception cref="SandboxException">InvalidArgument/<c>EditNoMatch</c>, <c>EditAmbiguous</c>, <c>EditNothingToUndo</c>, <c>EditInvalidRange</c>.</exception>
-    public Task<EditResponse> EditAsync(EditRequest request, CancellationToken ct = default) =>
+    public Task<EditResponse> EditAsync(EditRequest request, CancellationToken cancellationToken = default) =>
         SendJsonAsync(HttpMethod.Post, "v1/edit", request, ProtocolJsonContext.Default.EditRequest,
-                      ClientJson.Read<EditResponse>(), "edit", _options.RequestTimeout, ct, request.Path);
+                      ClientJson.Read<EditResponse>(), "edit", _options.RequestTimeout, cancellationToken, request.Path);
 
     /// <summary><c>GET /v1/files/stat</c>.</summary>
     /// <exception cref="SandboxException">NotFound/<c>PathNotFound</c>.</exception>
-    public Task<FileEntry> StatAsync(string path, CancellationToken ct = default) =>
-        GetJsonAsync<FileEntry>("v1/files/stat?path=" + Uri.EscapeDataString(path), "stat", ct, path);
+    public Task<FileEntry> StatAsync(string path, CancellationToken cancellationToken = default) =>
+        GetJsonAsync<FileEntry>("v1/files/stat?path=" + Uri.EscapeDataString(path), "stat", cancellationToken, path);
 
     /// <summary><c>GET /v1/files/list</c>.</summary>
-    public Task<FileListResponse> ListFilesAsync(string path, CancellationToken ct = default) =>
-        GetJsonAsync<FileListResponse>("v1/files/list?path=" + Uri.EscapeDataString(path), "list files", ct, path);
+    public Task<FileListResponse> ListFilesAsync(string path, CancellationToken cancellationToken = default) =>
+        GetJsonAsync<FileListResponse>("v1/files/list?path=" + Uri.EscapeDataString(path), "list files", cancellationToken, path);
 
     /// <summary><c>DELETE /v1/files</c>.</summary>
     /// <exception cref="SandboxException">NotFound/<c>PathNotFound</c>.</exception>
-    public Task DeleteFileAsync(string path, bool recursive = false, CancellationToken ct = default) =>
+    public Task DeleteFileAsync(string path, bool recursive = false, CancellationToken cancellationToken = default) =>
         SendNoContentAsync(HttpMethod.Delete, "v1/files?path=" + Uri.EscapeDataString(path) + (recursive ? "&recursive=true" : ""),
-                           "delete file", ct, target: path);
+                           "delete file", cancellationToken, target: path);
 
     /// <summary><c>PUT /v1/archive</c>: extracts the tar stream <paramref name="tar"/> under <paramref name="destinationDirectory"/> (created if missing).</summary>
-    public Task<WriteResponse> UploadArchiveAsync(string destinationDirectory, Stream tar, CancellationToken ct = default) =>
+    public Task<WriteResponse> UploadArchiveAsync(string destinationDirectory, Stream tar, CancellationToken cancellationToken = default) =>
         SendStreamBodyAsync(HttpMethod.Put, "v1/archive?path=" + Uri.EscapeDataString(destinationDirectory), tar,
-                            ProtocolConstants.TarMediaType, "upload archive", destinationDirectory, ct);
+                            ProtocolConstants.TarMediaType, "upload archive", destinationDirectory, cancellationToken);
 
     /// <summary><c>GET /v1/archive</c>: a tar stream of the file or directory, streamed. Dispose it to end the call.</summary>
-    public Task<Stream> DownloadArchiveAsync(string path, CancellationToken ct = default) =>
-        OpenStreamAsync("v1/archive?path=" + Uri.EscapeDataString(path), "download archive", path, ct);
+    public Task<Stream> DownloadArchiveAsync(string path, CancellationToken cancellationToken = default) =>
+        OpenStreamAsync("v1/archive?path=" + Uri.EscapeDataString(path), "download archive", path, cancellationToken);
 
     /// <summary>
     /// Copies a local file or directory into the sandbox, as <c>cp -r</c> does: when <paramref name="remotePath"/>
@@ -224,8 +224,8 @@ public sealed class SandboxClient : IDisposable
     /// <paramref name="remotePath"/>. The tar is written straight into the request (never to a temp file).
     /// </summary>
     /// <exception cref="SandboxException">NotFound/<c>LocalPathNotFound</c>; server errors of the upload.</exception>
-    public Task<WriteResponse> CopyToSandboxAsync(string localPath, string remotePath, CancellationToken ct = default) =>
-        TarCopy.CopyToSandboxAsync(this, localPath, remotePath, ct);
+    public Task<WriteResponse> CopyToSandboxAsync(string localPath, string remotePath, CancellationToken cancellationToken = default) =>
+        TarCopy.CopyToSandboxAsync(this, localPath, remotePath, cancellationToken);
 
     /// <summary>
     /// Copies a file or directory out of the sandbox: when <paramref name="localPath"/> is an existing
@@ -233,12 +233,12 @@ public sealed class SandboxClient : IDisposable
     /// Entries that would escape the destination are refused.
     /// </summary>
     /// <exception cref="SandboxException">InvalidArgument/<c>InvalidArchive</c>; NotFound/<c>PathNotFound</c>.</exception>
-    public Task CopyFromSandboxAsync(string remotePath, string localPath, CancellationToken ct = default) =>
-        TarCopy.CopyFromSandboxAsync(this, remotePath, localPath, ct);
+    public Task CopyFromSandboxAsync(string remotePath, string localPath, CancellationToken cancellationToken = default) =>
+        TarCopy.CopyFromSandboxAsync(this, remotePath, localPath, cancellationToken);
 
     /// <summary><c>POST /v1/shutdown</c>: the server ends its sessions and exits.</summary>
-    public Task ShutdownAsync(CancellationToken ct = default) =>
-        SendNoContentAsync(HttpMethod.Post, "v1/shutdown", "shutdown", ct);
+    public Task ShutdownAsync(CancellationToken cancellationToken = default) =>
+        SendNoContentAsync(HttpMethod.Post, "v1/shutdown", "shutdown", cancellationToken);
 
     /// <summary>Closes the connections.</summary>
     public void Dispose() => _http.Dispose();
@@ -258,22 +258,22 @@ public sealed class SandboxClient : IDisposable
         return content;
     }
 
-    private Task<T> GetJsonAsync<T>(string path, string operation, CancellationToken ct, string? target = null) =>
+    private Task<T> GetJsonAsync<T>(string path, string operation, CancellationToken cancellationToken, string? target = null) =>
         CallAsync(HttpMethod.Get, path, null, operation, _options.RequestTimeout, target, retry: true,
-                  (response, token) => ReadJsonAsync(response, ClientJson.Read<T>(), operation, token), ct);
+                  (response, token) => ReadJsonAsync(response, ClientJson.Read<T>(), operation, token), cancellationToken);
 
     private Task<TResponse> SendJsonAsync<TRequest, TResponse>(HttpMethod method, string path, TRequest body, JsonTypeInfo<TRequest> requestInfo,
                                                                JsonTypeInfo<TResponse> responseInfo, string operation, TimeSpan? timeout,
-                                                               CancellationToken ct, string? target = null) =>
+                                                               CancellationToken cancellationToken, string? target = null) =>
         CallAsync(method, path, () => JsonContent(body, requestInfo), operation, timeout, target, retry: true,
-                  (response, token) => ReadJsonAsync(response, responseInfo, operation, token), ct);
+                  (response, token) => ReadJsonAsync(response, responseInfo, operation, token), cancellationToken);
 
-    private Task SendNoContentAsync(HttpMethod method, string path, string operation, CancellationToken ct,
+    private Task SendNoContentAsync(HttpMethod method, string path, string operation, CancellationToken cancellationToken,
                                     Func<HttpContent>? content = null, string? target = null) =>
-        CallAsync<bool>(method, path, content, operation, _options.RequestTimeout, target, retry: true, (_, _) => Task.FromResult(true), ct);
+        CallAsync<bool>(method, path, content, operation, _options.RequestTimeout, target, retry: true, (_, _) => Task.FromResult(true), cancellationToken);
 
     private Task<WriteResponse> SendStreamBodyAsync(HttpMethod method, string path, Stream body, string mediaType, string operation,
-                                                    string target, CancellationToken ct)
+                                                    string target, CancellationToken cancellationToken)
     {
         // A stream can be sent again only if it can be rewound; otherwise the call is not retried.
         long? start = body.CanSeek ? body.Position : null;
@@ -285,13 +285,13 @@ public sealed class SandboxClient : IDisposable
             }
             return new UploadContent(body, start is { } from ? body.Length - from : null, mediaType);
         }, operation, null, target, retry: start is not null,
-           (response, token) => ReadJsonAsync(response, ClientJson.Read<WriteResponse>(), operation, token), ct);
+           (response, token) => ReadJsonAsync(response, ClientJson.Read<WriteResponse>(), operation, token), cancellationToken);
     }
 
     /// <summary>Sends a request with a custom content (tar writers); not retried since content is produced once.</summary>
-    internal Task<WriteResponse> SendProducedBodyAsync(HttpMethod method, string path, HttpContent content, string operation, string target, CancellationToken ct) =>
+    internal Task<WriteResponse> SendProducedBodyAsync(HttpMethod method, string path, HttpContent content, string operation, string target, CancellationToken cancellationToken) =>
         CallAsync(method, path, () => content, operation, null, target, retry: false,
-                  (response, token) => ReadJsonAsync(response, ClientJson.Read<WriteResponse>(), operation, token), ct);
+                  (response, token) => ReadJsonAsync(response, ClientJson.Read<WriteResponse>(), operation, token), cancellationToken);
 
     /// <summary>
     /// One logical call: a linked timeout, the shared retry pipeline around the send (with the same
@@ -299,9 +299,9 @@ public sealed class SandboxClient : IDisposable
     /// </summary>
     private async Task<T> CallAsync<T>(HttpMethod method, string path, Func<HttpContent>? content, string operation, TimeSpan? timeout,
                                        string? target, bool retry, Func<HttpResponseMessage, CancellationToken, Task<T>> read,
-                                       CancellationToken ct)
+                                       CancellationToken cancellationToken)
     {
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (timeout is { } t)
         {
             cts.CancelAfter(t);
@@ -313,7 +313,7 @@ public sealed class SandboxClient : IDisposable
             await EnsureSuccessAsync(response, target, cts.Token).ConfigureAwait(false);
             return await read(response, cts.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException ex) when (!ct.IsCancellationRequested && cts.IsCancellationRequested)
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested && cts.IsCancellationRequested)
         {
             throw TimeoutError(operation, timeout, ex);
         }
@@ -324,7 +324,7 @@ public sealed class SandboxClient : IDisposable
     }
 
     private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, Func<HttpContent>? content,
-                                                      HttpCompletionOption completion, bool retry, string operation, CancellationToken ct)
+                                                      HttpCompletionOption completion, bool retry, string operation, CancellationToken cancellationToken)
     {
         var requestId = method == HttpMethod.Get ? null : Guid.NewGuid().ToString("N");
         HttpRequestMessage Build()
@@ -343,16 +343,16 @@ public sealed class SandboxClient : IDisposable
         if (!retry || !_options.RetryTransportFailures)
         {
             using var single = Build();
-            return await _http.SendAsync(single, completion, ct).ConfigureAwait(false);
+            return await _http.SendAsync(single, completion, cancellationToken).ConfigureAwait(false);
         }
         return await ClientResilience.Transport.ExecuteAsync(async token =>
         {
             using var request = Build();
             return await _http.SendAsync(request, completion, token).ConfigureAwait(false);
-        }, ct).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task EnsureSuccessAsync(HttpResponseMessage response, string? target, CancellationToken ct)
+    private async Task EnsureSuccessAsync(HttpResponseMessage response, string? target, CancellationToken cancellationToken)
     {
         if (response.IsSuccessStatusCode)
         {
@@ -362,7 +362,7 @@ public sealed class SandboxClient : IDisposable
         ProblemDetails? problem = null;
         try
         {
-            raw = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+            raw = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
             if (!string.IsNullOrWhiteSpace(raw) && raw.TrimStart().StartsWith('{'))
             {
                 problem = JsonSerializer.Deserialize(raw, ClientJson.Read<ProblemDetails>());
@@ -375,12 +375,12 @@ public sealed class SandboxClient : IDisposable
         throw SandboxErrors.FromProblem((int)response.StatusCode, problem, raw, target ?? _target);
     }
 
-    private async Task<T> ReadJsonAsync<T>(HttpResponseMessage response, JsonTypeInfo<T> info, string operation, CancellationToken ct)
+    private async Task<T> ReadJsonAsync<T>(HttpResponseMessage response, JsonTypeInfo<T> info, string operation, CancellationToken cancellationToken)
     {
         try
         {
-            await using var stream = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-            return await JsonSerializer.DeserializeAsync(stream, info, ct).ConfigureAwait(false)
+            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            return await JsonSerializer.DeserializeAsync(stream, info, cancellationToken).ConfigureAwait(false)
                    ?? throw new JsonException("empty body");
         }
         catch (JsonException ex)
@@ -390,19 +390,19 @@ public sealed class SandboxClient : IDisposable
         }
     }
 
-    private async Task<Stream> OpenStreamAsync(string path, string operation, string target, CancellationToken ct)
+    private async Task<Stream> OpenStreamAsync(string path, string operation, string target, CancellationToken cancellationToken)
     {
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(_options.RequestTimeout);
         HttpResponseMessage? response = null;
         try
         {
             response = await SendAsync(HttpMethod.Get, path, null, HttpCompletionOption.ResponseHeadersRead, true, operation, cts.Token).ConfigureAwait(false);
             await EnsureSuccessAsync(response, target, cts.Token).ConfigureAwait(false);
-            var stream = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+            var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
             return new ResponseStream(stream, response);
         }
-        catch (OperationCanceledException ex) when (!ct.IsCancellationRequested && cts.IsCancellationRequested)
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested && cts.IsCancellationRequested)
         {
             response?.Dispose();
             throw TimeoutError(operation, _options.RequestTimeout, ex);
@@ -420,9 +420,9 @@ public sealed class SandboxClient : IDisposable
     }
 
     private async IAsyncEnumerable<StreamEvent> StreamAsync(string path, Func<HttpContent> content, string operation, TimeSpan? timeout,
-                                                            [EnumeratorCancellation] CancellationToken ct)
+                                                            [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (timeout is { } t)
         {
             cts.CancelAfter(t);
@@ -444,7 +444,7 @@ public sealed class SandboxClient : IDisposable
                 throw;
             }
         }
-        catch (OperationCanceledException ex) when (!ct.IsCancellationRequested && cts.IsCancellationRequested)
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested && cts.IsCancellationRequested)
         {
             throw TimeoutError(operation, timeout, ex);
         }
@@ -476,7 +476,7 @@ public sealed class SandboxClient : IDisposable
                     }
                     evt = JsonSerializer.Deserialize(line, ClientJson.Read<StreamEvent>());
                 }
-                catch (OperationCanceledException ex) when (!ct.IsCancellationRequested && cts.IsCancellationRequested)
+                catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested && cts.IsCancellationRequested)
                 {
                     throw TimeoutError(operation, timeout, ex);
                 }

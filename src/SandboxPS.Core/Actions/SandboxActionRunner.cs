@@ -107,7 +107,7 @@ public sealed class SandboxActionRunner
         WithinAsync(SandboxActions.WriteFile, timeout, cancellationToken, async (ct, clock) =>
         {
             using var body = new MemoryStream(new UTF8Encoding(false).GetBytes(content));
-            var written = await _client.WriteFileAsync(path, body, ct: ct).ConfigureAwait(false);
+            var written = await _client.WriteFileAsync(path, body, cancellationToken: ct).ConfigureAwait(false);
             return SandboxActions.FromWrite(_sandbox, written, clock.Elapsed);
         });
 

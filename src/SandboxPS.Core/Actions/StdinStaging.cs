@@ -25,7 +25,7 @@ internal static class StdinStaging
         using var budget = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         try
         {
-            await client.DeleteFileAsync(path, ct: budget.Token).ConfigureAwait(false);
+            await client.DeleteFileAsync(path, cancellationToken: budget.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is SandboxException or OperationCanceledException)
         {

@@ -48,7 +48,7 @@ public sealed class ProviderFeatureTests(DockerFixture fixture, Xunit.Abstractio
             new Random(4242).NextBytes(data);
             var expected = Convert.ToHexString(SHA256.HashData(data)).ToLowerInvariant();
 
-            var written = await http.WriteFileAsync("/tmp/big.bin", new MemoryStream(data), ct: ct);
+            var written = await http.WriteFileAsync("/tmp/big.bin", new MemoryStream(data), cancellationToken: ct);
             Assert.Equal(data.Length, written.Bytes);
             var inside = await TestHelpers.ShellAsync(http, "sha256sum /tmp/big.bin | cut -d' ' -f1", ct);
             Assert.Equal(expected, inside.Stdout.Trim());

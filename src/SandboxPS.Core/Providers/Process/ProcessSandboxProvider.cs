@@ -415,7 +415,7 @@ public sealed class ProcessSandboxProvider : ISandboxProvider, ILogSource, ISand
     }
 
     /// <inheritdoc/>
-    Task<string> ISandboxTokenSource.GetTokenAsync(string id, CancellationToken ct) =>
+    Task<string> ISandboxTokenSource.GetTokenAsync(string id, CancellationToken cancellationToken) =>
         Task.FromResult((ReadRecord(id) ?? throw NotFound(id)).Token);
 
     // ---- state files ------------------------------------------------------------------------------
