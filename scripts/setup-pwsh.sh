@@ -19,7 +19,7 @@ installed_pwsh_version() {
 }
 
 if ! installed_pwsh_version; then
-  echo "[setup-pwsh] installing PowerShell $pwsh_version into $tool_dir"
+  echo "[setup-pwsh] installing PowerShell $pwsh_version into $tool_dir" >&2
   if [[ -d "$tool_dir/.store/powershell" ]]; then
     # Another version is there: replace it (dotnet tool install refuses a second version in one path).
     dotnet tool uninstall --tool-path "$tool_dir" PowerShell >/dev/null 2>&1 || true
@@ -29,7 +29,7 @@ if ! installed_pwsh_version; then
 fi
 
 if [[ ! -f "$module_dir/Pester/$pester_version/Pester.psd1" ]]; then
-  echo "[setup-pwsh] installing Pester $pester_version into $module_dir"
+  echo "[setup-pwsh] installing Pester $pester_version into $module_dir" >&2
   # A throw-away project outside the repository (so Directory.*.props do not apply) that only downloads
   # the package; the package folder is ours too, so nothing depends on ~/.nuget.
   work=$(mktemp -d); trap 'rm -rf "$work"' EXIT

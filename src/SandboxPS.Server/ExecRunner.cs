@@ -91,8 +91,13 @@ internal static class ExecRunner
         }
     }
 
-    /// <summary>Runs a started process to its end; output chunks also go to <paramref name="events"/> when given.</summary>
-    public static async Task<ExecResult> RunAsync(Process process, ExecRequest request, ChannelWriter<StreamEvent>? events)
+    /// <summary>
+    /// Runs a started process to its end; output chunks also go to <paramref name="events"/> when given.
+    /// When <paramref name="clientGone"/> fires (the client aborted the request: Ctrl+C in PowerShell), the
+    /// process tree is killed, as on a timeout: nobody is left to read its result.
+    /// </summary>
+    public static async Task<ExecResult> RunAsync(Process process, ExecRequest request, ChannelWriter<StreamEvent>? events,
+                                                  CancellationToken clientGone = default)
     {
         var clock = Stopwatch.StartNew();
         int cap = request.MaxOutputBytes ?? ProtocolConstants.DefaultMaxOutputBytes;
@@ -121,6 +126,17 @@ internal static class ExecRunner
                 }
             });
             var exited = process.WaitForExitAsync();
+            using var onClientGone = clientGone.Register(static p =>
+            {
+                try
+                {
+                    ((Process)p!).Kill(entireProcessTree: true);
+                }
+                catch (InvalidOperationException)
+                {
+                    // Already exited.
+                }
+            }, process);
             if (request.TimeoutSeconds is { } t)
             {
                 if (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(t))) != exited)

@@ -378,11 +378,11 @@ internal static class Router
         var process = ExecRunner.Start(state, request);
         if (!stream)
         {
-            var result = await ExecRunner.RunAsync(process, request, null);
+            var result = await ExecRunner.RunAsync(process, request, null, ctx.RequestAborted);
             return Reply.Json(result, ProtocolJsonContext.Default.ExecResult);
         }
         var events = Channel.CreateBounded<StreamEvent>(new BoundedChannelOptions(256) { SingleReader = true });
-        var running = ExecRunner.RunAsync(process, request, events.Writer);
+        var running = ExecRunner.RunAsync(process, request, events.Writer, ctx.RequestAborted);
         _ = running.ContinueWith(_ => events.Writer.TryComplete(), TaskScheduler.Default);
         var response = ctx.Response;
         response.StatusCode = 200;
