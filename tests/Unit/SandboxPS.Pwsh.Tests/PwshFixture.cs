@@ -35,8 +35,16 @@ public sealed class PwshFixture : IDisposable
         _sessionState.ImportPSModule(ModuleManifest);
         _sessionState.ThrowOnRunspaceOpenError = true;
 
-        Sandbox = NewSandbox();
-        Sandbox2 = NewSandbox();
+        try
+        {
+            Sandbox = NewSandbox();
+            Sandbox2 = NewSandbox();
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
     }
 
     /// <summary>The staged SandboxPS.psd1.</summary>
