@@ -254,14 +254,15 @@ internal static class TarCopy
         private long _position;
 
         public override bool CanRead => true;
-        public override bool CanSeek => false;
+        // TarWriter takes the size from a seekable stream; it only ever asks for the position it is at.
+        public override bool CanSeek => true;
         public override bool CanWrite => false;
         public override long Length => length;
 
         public override long Position
         {
             get => _position;
-            set => throw new NotSupportedException();
+            set => Seek(value, SeekOrigin.Begin);
         }
 
         public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
@@ -297,7 +298,17 @@ internal static class TarCopy
         {
         }
 
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin)
+        {
+            var target = origin switch
+            {
+                SeekOrigin.Begin => offset,
+                SeekOrigin.Current => _position + offset,
+                _ => length + offset,
+            };
+            return target == _position ? _position : throw new NotSupportedException("The file data is read once, in order.");
+        }
+
         public override void SetLength(long value) => throw new NotSupportedException();
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
