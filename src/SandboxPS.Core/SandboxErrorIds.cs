@@ -49,6 +49,8 @@ public static class SandboxErrorIds
     public const string LocalPathConflict = "LocalPathConflict";
     /// <summary>A copy out of a sandbox announces more bytes than are free at the destination.</summary>
     public const string InsufficientLocalSpace = "InsufficientLocalSpace";
+    /// <summary>A file action did not finish within the time its caller gave it.</summary>
+    public const string SandboxActionTimeout = "SandboxActionTimeout";
     /// <summary>The command line could not be parsed (CLI).</summary>
     public const string InvalidCommandLine = "InvalidCommandLine";
     /// <summary>The process provider could not start the server.</summary>
