@@ -13,6 +13,19 @@ internal sealed class ApiException(int status, string errorId, string detail) : 
 
     public static ApiException BadRequest(string detail) => new(400, ErrorIds.InvalidRequest, detail);
 
+    /// <summary>The least timeout a run or exec takes: less cannot mean anything (it ends before a process could start).</summary>
+    public const double MinTimeoutSeconds = 0.01;
+
+    /// <summary>400 InvalidRequest unless the timeout is absent or between 0.01 s and 10^7 s (NaN and infinities included).</summary>
+    public static void CheckTimeout(double? timeoutSeconds)
+    {
+        if (timeoutSeconds is { } t && !(t >= MinTimeoutSeconds && t <= 1e7))
+        {
+            throw BadRequest(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"timeoutSeconds must be between {MinTimeoutSeconds} (10 ms) and 10000000 seconds, or left out for no timeout; got {t}."));
+        }
+    }
+
     public ProblemDetails ToProblem(string? instance = null) => Api.Problem(Status, ErrorId, Message, instance);
 }
 

@@ -17,10 +17,7 @@ internal static class ExecRunner
         {
             throw ApiException.BadRequest("Give exactly one of 'argv' (a non-empty array) or 'shell' (a command line).");
         }
-        if (request.TimeoutSeconds is <= 0 or > 1e7)
-        {
-            throw ApiException.BadRequest($"timeoutSeconds must be > 0; got {request.TimeoutSeconds}.");
-        }
+        ApiException.CheckTimeout(request.TimeoutSeconds);
         if (request.MaxOutputBytes is < 0)
         {
             throw ApiException.BadRequest($"maxOutputBytes must be ≥ 0; got {request.MaxOutputBytes}.");
