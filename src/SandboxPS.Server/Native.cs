@@ -451,6 +451,22 @@ internal static unsafe partial class Native
     [DllImport("libc", SetLastError = true)] private static extern int poll(int* fds, nuint nfds, int timeout);
     [DllImport("libc", SetLastError = true)] private static extern int waitid(int idtype, int id, byte* infop, int options);
 
+    [DllImport("libc", SetLastError = true)] private static extern int rename(byte* from, byte* to);
+
+    /// <summary>rename(2): atomically puts <paramref name="from"/> (a file, or a symlink itself, never followed) in place of <paramref name="to"/>.</summary>
+    public static void Rename(string from, string to)
+    {
+        fixed (byte* f = NullTerminated(from))
+        fixed (byte* t = NullTerminated(to))
+        {
+            if (rename(f, t) != 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                throw new IOException($"rename to '{to}' failed (errno {errno})", errno);
+            }
+        }
+    }
+
     /// <summary>True when <paramref name="fd"/> has something to read right now (poll with no wait).</summary>
     public static bool HasInput(int fd)
     {

@@ -465,10 +465,7 @@ internal sealed class Session : IDisposable
             throw ApiException.BadRequest("The command must not contain NUL characters.");
         }
         ApiException.CheckTimeout(request.TimeoutSeconds);
-        if (request.MaxOutputBytes is < 0)
-        {
-            throw ApiException.BadRequest($"maxOutputBytes must be ≥ 0; got {request.MaxOutputBytes}.");
-        }
+        ApiException.CheckMaxOutput(request.MaxOutputBytes);
         Run run;
         lock (_gate)
         {
