@@ -44,6 +44,8 @@ public static class SandboxErrorIds
     public const string LocalPathNotFound = "LocalPathNotFound";
     /// <summary>An archive entry would be written outside the destination.</summary>
     public const string InvalidArchive = "InvalidArchive";
+    /// <summary>A file action did not finish within the time its caller gave it.</summary>
+    public const string SandboxActionTimeout = "SandboxActionTimeout";
     /// <summary>The command line could not be parsed (CLI).</summary>
     public const string InvalidCommandLine = "InvalidCommandLine";
     /// <summary>The process provider could not start the server.</summary>

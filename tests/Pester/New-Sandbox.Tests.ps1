@@ -33,12 +33,12 @@ Describe 'New-Sandbox' -Tag 'Unit' {
 
     It 'rejects -Image together with -Runtime before creating anything' {
         { New-Sandbox -Image $BusyboxImage -Runtime 'python-minimal' -WhatIf } |
-            Should -Throw -ErrorId 'InvalidSandboxArgument,SandboxPS.Commands.NewSandboxCommand'
+            Should -Throw -ErrorId 'InvalidSpec,SandboxPS.Commands.NewSandboxCommand'
     }
 
     It 'rejects reserved label keys' {
         { New-Sandbox -Provider Process -Label @{ 'sandboxps.id' = 'x' } -WhatIf } |
-            Should -Throw -ErrorId 'InvalidSandboxArgument,SandboxPS.Commands.NewSandboxCommand'
+            Should -Throw -ErrorId 'InvalidLabel,SandboxPS.Commands.NewSandboxCommand'
     }
 }
 

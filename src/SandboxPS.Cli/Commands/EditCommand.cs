@@ -1,6 +1,5 @@
 using System.CommandLine;
 using SandboxPS.Core;
-using SandboxPS.Protocol;
 
 namespace SandboxPS.Cli.Commands;
 
@@ -20,24 +19,21 @@ internal static class EditCommand
         command.Arguments.Add(pathArg);
         command.Options.Add(oldText);
         command.Options.Add(newText);
-        command.SetAction(CliContext.Guard(context, async (parse, output, ct) =>
+        command.SetAction(CliContext.Guard(context, async (parse, output, cancellationToken) =>
         {
-            var sandbox = await context.ResolveRunningAsync(parse.GetValue(sandboxArg)!, ct).ConfigureAwait(false);
-            var client = await context.Manager.GetClientAsync(sandbox, ct).ConfigureAwait(false);
-            var result = await client.EditAsync(new EditRequest
-            {
-                Command = EditCommands.StrReplace,
-                Path = parse.GetValue(pathArg)!,
-                OldStr = parse.GetValue(oldText) ?? "",
-                NewStr = parse.GetValue(newText) ?? "",
-            }, ct).ConfigureAwait(false);
+            var sandbox = await context.ResolveRunningAsync(parse.GetValue(sandboxArg)!, cancellationToken).ConfigureAwait(false);
+            var client = await context.Manager.GetClientAsync(sandbox, cancellationToken).ConfigureAwait(false);
+            var edit = await new SandboxActionRunner(sandbox, client, names: ExecCommand.Names)
+                .EditAsync(parse.GetValue(pathArg)!, parse.GetValue(oldText) ?? "", parse.GetValue(newText) ?? "", timeout: null, cancellationToken)
+                .ConfigureAwait(false);
             if (output.Json)
             {
-                output.WriteJson(new EditView(sandbox.Id, sandbox.Name, result.Path, result.Command, result.Output, result.Diff));
+                var r = edit.Response;
+                output.WriteJson(new EditView(sandbox.Id, sandbox.Name, r.Path, r.Command, r.Output, r.Diff));
             }
             else
             {
-                var text = string.IsNullOrEmpty(result.Diff) ? result.Output : result.Diff;
+                var text = edit.Result.Output;
                 output.Out.Write(text.EndsWith('\n') ? text : text + "\n");
                 output.Out.Flush();
             }

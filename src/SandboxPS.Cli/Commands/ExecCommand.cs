@@ -1,6 +1,5 @@
 using System.CommandLine;
 using SandboxPS.Core;
-using SandboxPS.Protocol;
 
 namespace SandboxPS.Cli.Commands;
 
@@ -25,13 +24,13 @@ internal static class ExecCommand
         command.Options.Add(session);
         command.Options.Add(timeout);
         command.Options.Add(stdin);
-        command.SetAction(CliContext.Guard(context, async (parse, output, ct) =>
+        command.SetAction(CliContext.Guard(context, async (parse, output, cancellationToken) =>
         {
             var words = parse.GetValue(commandArg) ?? [];
             var seconds = ValidateTimeout(parse.GetValue(timeout));
-            var sandbox = await context.ResolveRunningAsync(parse.GetValue(sandboxArg)!, ct).ConfigureAwait(false);
+            var sandbox = await context.ResolveRunningAsync(parse.GetValue(sandboxArg)!, cancellationToken).ConfigureAwait(false);
             return await RunInSandboxAsync(context, output, sandbox, parse.GetValue(session), JoinCommand(words), seconds,
-                parse.GetValue(stdin) ? context.OpenStdin() : null, ct).ConfigureAwait(false);
+                parse.GetValue(stdin) ? context.OpenStdin() : null, cancellationToken).ConfigureAwait(false);
         }));
         return command;
     }
@@ -68,122 +67,52 @@ internal static class ExecCommand
     }
 
     /// <summary>
-    /// Runs <paramref name="commandLine"/> in a session; streams text output, or prints one JSON result with --json.
-    /// When the default session has ended (an earlier <c>exit</c>), it is replaced once, with a note on stderr.
+    /// Runs <paramref name="commandLine"/> in a session through the core's action runner; streams text output,
+    /// or prints one JSON result with --json. Returns the command's exit code (124 on timeout).
     /// </summary>
     internal static async Task<int> RunInSandboxAsync(CliContext context, CliOutput output, Sandbox sandbox, string? sessionId,
-                                                      string commandLine, double? timeoutSeconds, Stream? stdin, CancellationToken ct)
+                                                      string commandLine, double? timeoutSeconds, Stream? stdin, CancellationToken cancellationToken)
     {
-        if (stdin is not null)
+        var client = await context.Manager.GetClientAsync(sandbox, cancellationToken).ConfigureAwait(false);
+        var runner = new SandboxActionRunner(sandbox, client, new CliActionObserver(output), Names);
+        var result = await runner.RunAsync(new SessionAction
         {
-            var client = await context.Manager.GetClientAsync(sandbox, ct).ConfigureAwait(false);
-            if (sessionId is not null && (await client.GetSessionAsync(sessionId, ct).ConfigureAwait(false)).Kind != SessionKinds.Shell)
-            {
-                throw new SandboxException(SandboxErrorKind.InvalidArgument, SandboxErrorIds.InvalidCommandLine,
-                    $"--stdin feeds a shell command; session '{sessionId}' runs Python code.", "--stdin")
-                {
-                    RecommendedAction = "Drop --stdin, or run the command in a shell session (omit --session for the default one).",
-                };
-            }
-            var staged = await StdinStaging.UploadAsync(client, stdin, ct).ConfigureAwait(false);
-            try
-            {
-                return await RunWithRetryAsync(context, output, sandbox, sessionId, StdinStaging.Wrap(commandLine, staged), timeoutSeconds, ct).ConfigureAwait(false);
-            }
-            finally
-            {
-                // The command unlinks it when it starts; this covers a run that never started.
-                await StdinStaging.DeleteAsync(client, staged).ConfigureAwait(false);
-            }
+            Code = commandLine,
+            SessionId = sessionId,
+            TimeoutSeconds = timeoutSeconds,
+            Stream = !output.Json,
+            Stdin = stdin,
+        }, cancellationToken).ConfigureAwait(false);
+        if (output.Json)
+        {
+            output.WriteJson(CliOutput.View(result));
         }
-        return await RunWithRetryAsync(context, output, sandbox, sessionId, commandLine, timeoutSeconds, ct).ConfigureAwait(false);
+        else if (result.TimedOut)
+        {
+            output.Err.WriteLine($"sandboxps: the command timed out after {timeoutSeconds}s and was interrupted.");
+        }
+        return result.TimedOut ? ExitCodes.TimedOut : result.ExitCode;
     }
 
-    private static async Task<int> RunWithRetryAsync(CliContext context, CliOutput output, Sandbox sandbox, string? sessionId,
-                                                     string commandLine, double? timeoutSeconds, CancellationToken ct)
+    /// <summary>How the runner names this command's options in its messages.</summary>
+    internal static readonly SandboxActionNames Names = new() { Timeout = "--timeout", Stdin = "--stdin", Session = "--session" };
+
+    /// <summary>Streamed output straight to stdout/stderr as it arrives; the runner's notices on stderr.</summary>
+    private sealed class CliActionObserver(CliOutput output) : ISandboxActionObserver
     {
-        try
+        public void OnOutput(bool isError, string text)
         {
-            return await RunOnceAsync(context, output, sandbox, sessionId, commandLine, timeoutSeconds, ct).ConfigureAwait(false);
+            var writer = isError ? output.Err : output.Out;
+            writer.Write(text);
+            writer.Flush();
         }
-        catch (SandboxException ex) when (sessionId is null && ex.ErrorId == ErrorIds.SessionExited)
+
+        public void OnNotice(SandboxActionNotice notice)
         {
-            var client = await context.Manager.GetClientAsync(sandbox, ct).ConfigureAwait(false);
-            try
+            if (notice.Kind == SandboxActionNoticeKind.DefaultSessionReplaced)
             {
-                await client.DeleteSessionAsync(ProtocolConstants.DefaultSessionId, ct).ConfigureAwait(false);
+                output.Err.WriteLine("sandboxps: " + notice.Message);
             }
-            catch (SandboxException gone) when (gone.Kind == SandboxErrorKind.NotFound)
-            {
-                // Already replaced by someone else.
-            }
-            output.Err.WriteLine("sandboxps: the default session had ended (exit); started a new one.");
-            return await RunOnceAsync(context, output, sandbox, sessionId, commandLine, timeoutSeconds, ct).ConfigureAwait(false);
         }
     }
-
-    private static async Task<int> RunOnceAsync(CliContext context, CliOutput output, Sandbox sandbox, string? sessionId,
-                                                string commandLine, double? timeoutSeconds, CancellationToken ct)
-    {
-        var client = await context.Manager.GetClientAsync(sandbox, ct).ConfigureAwait(false);
-        var request = new RunRequest { Command = commandLine, TimeoutSeconds = timeoutSeconds };
-        try
-        {
-            if (output.Json)
-            {
-                var kind = sessionId is null ? SessionKinds.Shell : (await client.GetSessionAsync(sessionId, ct).ConfigureAwait(false)).Kind;
-                var result = await client.RunAsync(sessionId, request, ct).ConfigureAwait(false);
-                output.WriteJson(CliOutput.View(SandboxActions.FromRun(sandbox, result, kind)));
-                return ExitCodeOf(result);
-            }
-            RunResult? final = null;
-            await foreach (var evt in client.RunStreamAsync(sessionId, request, ct).ConfigureAwait(false))
-            {
-                if (evt.Type == StreamEventTypes.Exit)
-                {
-                    final = evt.Run;
-                }
-                else if (evt.Data is { Length: > 0 } data)
-                {
-                    var writer = evt.Type == StreamEventTypes.Stderr ? output.Err : output.Out;
-                    writer.Write(data);
-                    writer.Flush();
-                }
-            }
-            if (final is null)
-            {
-                throw new SandboxException(SandboxErrorKind.Internal, SandboxErrorIds.SandboxProtocolError,
-                    "The sandbox server's stream ended without a result.", sandbox.Name);
-            }
-            if (final.TimedOut)
-            {
-                output.Err.WriteLine($"sandboxps: the command timed out after {timeoutSeconds}s and was interrupted.");
-            }
-            return ExitCodeOf(final);
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            // Ctrl-C: interrupt the command in the sandbox, as a terminal would, then report the interruption.
-            using var grace = new CancellationTokenSource(InterruptGrace);
-            try
-            {
-                await client.InterruptAsync(sessionId, grace.Token).ConfigureAwait(false);
-                // Leave only once the command has ended, so the next exec does not find the session busy.
-                while ((await client.GetSessionAsync(sessionId ?? ProtocolConstants.DefaultSessionId, grace.Token).ConfigureAwait(false)).Busy)
-                {
-                    await Task.Delay(25, grace.Token).ConfigureAwait(false);
-                }
-            }
-            catch (Exception ex) when (ex is SandboxException or OperationCanceledException)
-            {
-                // Nothing running any more, the sandbox is gone, or the command outlived the grace period.
-            }
-            throw;
-        }
-    }
-
-    /// <summary>How long Ctrl-C waits for the interrupted command to end before sandboxps exits anyway.</summary>
-    internal static readonly TimeSpan InterruptGrace = TimeSpan.FromSeconds(3);
-
-    private static int ExitCodeOf(RunResult result) => result.TimedOut ? ExitCodes.TimedOut : result.ExitCode;
 }

@@ -17,9 +17,9 @@ internal static class NewCommand
             "  sandboxps new --provider docker --image sandboxps/python:3.11-bookworm --memory 512m --json");
         spec.AddTo(command);
         command.Options.Add(noWait);
-        command.SetAction(CliContext.Guard(context, async (parse, output, ct) =>
+        command.SetAction(CliContext.Guard(context, async (parse, output, cancellationToken) =>
         {
-            var sandbox = await CreateAsync(context, spec, parse, wait: !parse.GetValue(noWait), ct).ConfigureAwait(false);
+            var sandbox = await CreateAsync(context, spec, parse, wait: !parse.GetValue(noWait), cancellationToken).ConfigureAwait(false);
             if (output.Json)
             {
                 output.WriteJson(CliOutput.View(sandbox));
@@ -34,18 +34,18 @@ internal static class NewCommand
     }
 
     /// <summary>Creates (and by default waits for) a sandbox; a sandbox that fails to become ready is removed and the original error thrown.</summary>
-    internal static async Task<Sandbox> CreateAsync(CliContext context, SpecOptions options, ParseResult parse, bool wait, CancellationToken ct)
+    internal static async Task<Sandbox> CreateAsync(CliContext context, SpecOptions options, ParseResult parse, bool wait, CancellationToken cancellationToken)
     {
-        var spec = options.ToSpec(parse);
-        var readyTimeout = options.ReadyTimeoutValue(parse);
         var provider = parse.GetValue(options.Provider) ?? "process";
+        var spec = options.ToSpec(parse, provider);
+        var readyTimeout = options.ReadyTimeoutValue(parse);
         if (spec.Runtime is not null && context.Manager.GetProvider(provider) is Core.Providers.Docker.DockerProvider docker)
         {
             // A runtime may need a build first: show its output (stderr) instead of a silent wait.
             docker.RuntimeBuildOptions.Progress ??= new RuntimeCommands.StderrProgress(parse.InvocationConfiguration.Error);
         }
         return wait
-            ? await context.Manager.CreateReadyAsync(provider, spec, readyTimeout, ct: ct).ConfigureAwait(false)
-            : await context.Manager.CreateAsync(provider, spec, ct).ConfigureAwait(false);
+            ? await context.Manager.CreateReadyAsync(provider, spec, readyTimeout, ct: cancellationToken).ConfigureAwait(false)
+            : await context.Manager.CreateAsync(provider, spec, cancellationToken).ConfigureAwait(false);
     }
 }

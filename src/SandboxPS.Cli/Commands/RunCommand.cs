@@ -22,15 +22,15 @@ internal static class RunCommand
         command.Options.Add(timeout);
         command.Options.Add(stdin);
         command.Arguments.Add(commandArg);
-        command.SetAction(CliContext.Guard(context, async (parse, output, ct) =>
+        command.SetAction(CliContext.Guard(context, async (parse, output, cancellationToken) =>
         {
             var line = ExecCommand.JoinCommand(parse.GetValue(commandArg) ?? []);
             var seconds = ExecCommand.ValidateTimeout(parse.GetValue(timeout));
             var input = parse.GetValue(stdin) ? context.OpenStdin() : null;
-            var sandbox = await NewCommand.CreateAsync(context, spec, parse, wait: true, ct).ConfigureAwait(false);
+            var sandbox = await NewCommand.CreateAsync(context, spec, parse, wait: true, cancellationToken).ConfigureAwait(false);
             try
             {
-                return await ExecCommand.RunInSandboxAsync(context, output, sandbox, null, line, seconds, input, ct).ConfigureAwait(false);
+                return await ExecCommand.RunInSandboxAsync(context, output, sandbox, null, line, seconds, input, cancellationToken).ConfigureAwait(false);
             }
             finally
             {

@@ -38,7 +38,9 @@ internal sealed class SpecOptions
     public TimeSpan ReadyTimeoutValue(ParseResult parse) =>
         parse.GetValue(ReadyTimeout) is { } text ? DurationParser.Parse(text, "--ready-timeout") : SandboxManager.DefaultReadyTimeout;
 
-    public SandboxSpec ToSpec(ParseResult parse)
+    /// <summary>The spec the options describe, checked by the core's validator in these options' names.</summary>
+    /// <exception cref="SandboxException">InvalidArgument naming the option.</exception>
+    public SandboxSpec ToSpec(ParseResult parse, string provider)
     {
         var spec = new SandboxSpec
         {
@@ -77,10 +79,10 @@ internal sealed class SpecOptions
         }
         if (parse.GetValue(Cpus) is { } cpus)
         {
-            if (!double.TryParse(cpus, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) || value <= 0)
+            if (!double.TryParse(cpus, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value))
             {
                 throw new SandboxException(SandboxErrorKind.InvalidArgument, SandboxErrorIds.InvalidSpec,
-                    $"--cpus: '{cpus}' is not a positive number of cores (e.g. 0.5 or 2).", "--cpus");
+                    $"--cpus: '{cpus}' is not a number of cores (e.g. 0.5 or 2).", "--cpus");
             }
             spec.Cpus = value;
         }
@@ -88,6 +90,7 @@ internal sealed class SpecOptions
         {
             spec.MemoryBytes = SizeParser.Parse(memory, "--memory");
         }
+        SpecValidator.Validate(spec, SandboxSpecRules.For(provider), SpecNames.Cli);
         return spec;
     }
 }

@@ -42,44 +42,30 @@ internal sealed record NewSandboxRequest(string Provider, SandboxSpec Spec)
 }
 
 /// <summary>
-/// New-Sandbox's parameters to the core's <see cref="SandboxSpec"/> (STYLE.md 4.13 L3): exclusions,
-/// units and conversions are decided here, so the cmdlet only binds and calls.
+/// New-Sandbox's parameters to the core's <see cref="SandboxSpec"/> (STYLE.md 4.13 L3): units and conversions
+/// are decided here, and the core's <see cref="SpecValidator"/> checks the result in New-Sandbox's own names,
+/// so the cmdlet only binds and calls.
 /// </summary>
 internal static class NewSandboxRequestBuilder
 {
+    /// <summary>New-Sandbox's parameters, as the validator names them in messages and recommended actions.</summary>
+    public static SpecNames PowerShellNames { get; } = new()
+    {
+        Name = "-Name", Image = "-Image", Runtime = "-Runtime", Labels = "-Label", Environment = "-Environment",
+        WorkingDirectory = "-WorkingDirectory", User = "-User", Cpus = "-Cpus", MemoryBytes = "-Memory", PidsLimit = "-PidsLimit",
+        NetworkMode = "-NetworkMode", ReadOnlyRootFilesystem = "-ReadOnlyRootFilesystem", TimeToLive = "-TimeToLive",
+        IdleTimeout = "-IdleTimeout", MaxSessions = "-SessionLimit", ProviderOptions = "-ProviderOption", Provider = "-Provider",
+        ProviderOptionExample = "-ProviderOption @{{ {0} = '{1}' }}",
+    };
+
     /// <summary>Builds the request; <paramref name="resolveLocalPath"/> turns a relative runtime file path into a full one (PowerShell's current location).</summary>
-    /// <exception cref="SandboxException">InvalidArgument naming the parameter.</exception>
+    /// <exception cref="SandboxException">InvalidArgument naming the parameter (ids of <see cref="SandboxErrorIds"/>).</exception>
     public static NewSandboxRequest Build(NewSandboxParameters p, Func<string, string>? resolveLocalPath = null)
     {
         ArgumentNullException.ThrowIfNull(p);
-        if (p.Image is not null && p.Runtime is not null)
-        {
-            throw ParameterConversion.Invalid("Image", "and -Runtime exclude each other",
-                "Pass -Image to run an existing image, or -Runtime to run (and build if needed) a runtime.");
-        }
         if (p.MemoryMB is not null && p.Memory is not null)
         {
             throw ParameterConversion.Invalid("MemoryMB", "and -Memory exclude each other", "Pass the limit once: -MemoryMB 512 or -Memory 512m.");
-        }
-        if (p.Image is { } image && string.IsNullOrWhiteSpace(image))
-        {
-            throw ParameterConversion.Invalid("Image", "is empty", "Pass an image reference such as sandboxps/busybox:1.35.");
-        }
-        if (p.Cpus is { } cpus && (!double.IsFinite(cpus) || cpus <= 0))
-        {
-            throw ParameterConversion.Invalid("Cpus", $"must be a positive number of cores (got {cpus})", "Pass -Cpus 0.5, -Cpus 1 or -Cpus 2.");
-        }
-        if (p.MemoryMB is { } mb && mb <= 0)
-        {
-            throw ParameterConversion.Invalid("MemoryMB", $"must be positive (got {mb})", "Pass -MemoryMB 256 or -Memory 1g.");
-        }
-        if (p.PidsLimit is { } pids && pids <= 0)
-        {
-            throw ParameterConversion.Invalid("PidsLimit", $"must be positive (got {pids})");
-        }
-        if (p.MaxSessions is { } sessions && sessions <= 0)
-        {
-            throw ParameterConversion.Invalid("SessionLimit", $"must be positive (got {sessions})");
         }
 
         var provider = (p.Provider ?? (p.Image is not null || p.Runtime is not null ? SandboxProviderKind.Docker : SandboxProviderKind.Process))
@@ -104,11 +90,8 @@ internal static class NewSandboxRequestBuilder
             ProviderOptions = new Dictionary<string, string>(
                 ParameterConversion.ToStringDictionary(p.ProviderOption, "ProviderOption"), StringComparer.OrdinalIgnoreCase),
         };
-        foreach (var key in spec.Labels.Keys.Where(k => k.StartsWith(SandboxLabels.Prefix, StringComparison.OrdinalIgnoreCase)))
-        {
-            throw ParameterConversion.Invalid("Label", $"uses the reserved prefix '{SandboxLabels.Prefix}' in '{key}'",
-                $"Rename the label; keys starting with '{SandboxLabels.Prefix}' belong to SandboxPS.");
-        }
+        SpecValidator.Validate(spec, SandboxSpecRules.For(provider),
+            p.MemoryMB is not null ? PowerShellNames with { MemoryBytes = "-MemoryMB" } : PowerShellNames);
         return new NewSandboxRequest(provider, spec);
     }
 

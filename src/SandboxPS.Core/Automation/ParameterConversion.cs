@@ -62,10 +62,6 @@ internal static class ParameterConversion
             null => throw Invalid(parameterName, "is empty", $"Pass -{parameterName} like 90s, 10m, 2h or a TimeSpan."),
             _ => throw Invalid(parameterName, $"cannot be a {raw.GetType().Name}", $"Pass -{parameterName} like 90s, 10m, 2h or a TimeSpan."),
         };
-        if (result <= TimeSpan.Zero)
-        {
-            throw Invalid(parameterName, $"must be positive (got {result})", $"Pass -{parameterName} like 90s, 10m or 2h.");
-        }
         return result;
     }
 

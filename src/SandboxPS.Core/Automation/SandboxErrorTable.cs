@@ -50,36 +50,38 @@ internal static class SandboxErrorTable
             ["CapacityReached"] = "QuotaExceeded",
         };
 
-    /// <summary>Fixes phrased for PowerShell where the core's text speaks of the command line.</summary>
+    /// <summary>
+    /// Fixes phrased for PowerShell, for every id whose core advice names CLI commands or flags (a unit test
+    /// checks that none is missing). Errors the core raises with the caller's names (the spec validator, the
+    /// action runner) need no entry: their own advice is already worded for PowerShell.
+    /// </summary>
     private static readonly IReadOnlyDictionary<string, string> PowerShellActionByErrorId =
         new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["SandboxNotFound"] = "Run Get-Sandbox to list the sandboxes this machine manages.",
             ["SandboxAmbiguous"] = "Pass a longer id prefix, the full id (-Id), or the exact name.",
+            ["SandboxNameInUse"] = "Choose another -Name, or remove the old sandbox with Remove-Sandbox.",
             ["SandboxReadyTimeout"] = "Raise -TimeoutSec, or look at the sandbox with Get-Sandbox and its provider's logs.",
             ["SandboxNotReady"] = "Wait for it with Wait-SandboxReady (or create it with New-Sandbox -Wait).",
+            ["SandboxServerUnreachable"] = "Check that the sandbox is running (Get-Sandbox); a sandbox past its TTL or idle timeout has exited.",
+            ["SandboxRequestTimeout"] = "Check that the sandbox is running (Get-Sandbox); pass a larger -TimeoutSec for long commands.",
             ["UnknownProvider"] = "Pass -Provider Process or -Provider Docker.",
             ["RuntimeNotFound"] = "List runtimes with Get-SandboxRuntime, or pass the path of a runtime file (.yaml/.json).",
             ["SessionNotFound"] = "List sessions with Get-SandboxSession, or create one with New-SandboxSession.",
+            ["SessionExited"] = "The session's process has ended; create a new one with New-SandboxSession.",
+            ["Unauthorized"] = "The token does not match this sandbox's server; it may have been re-created. Look it up again with Get-Sandbox.",
+            ["CapacityReached"] = "Remove a session (Remove-SandboxSession), or create the sandbox with a larger -SessionLimit.",
+            ["ServerMountNeedsLocalEngine"] = "Use -ProviderOption @{ serverMount = 'copy' }, or leave the option out.",
+            ["DockerImageNotFound"] = "Build the image (docker build) or load it (docker load) on the engine, or use -Runtime; Get-SandboxRuntime lists the runtimes.",
         };
 
-    /// <summary>
-    /// The fix to show for <paramref name="exception"/>: a PowerShell phrasing for known ids, else the
-    /// exception's own unless it speaks of CLI flags, else the kind's default.
-    /// </summary>
-    public static string? RecommendedActionFor(SandboxException exception)
-    {
-        if (PowerShellActionByErrorId.TryGetValue(exception.ErrorId, out var text))
-        {
-            return text;
-        }
-        var own = exception.RecommendedAction;
-        if (own is not null && !own.Contains("sandboxps ", StringComparison.Ordinal) && !own.Contains(" --", StringComparison.Ordinal))
-        {
-            return own;
-        }
-        return For(exception.Kind).RecommendedAction ?? own;
-    }
+    /// <summary>The ids <see cref="RecommendedActionFor"/> phrases for PowerShell itself.</summary>
+    public static IReadOnlyCollection<string> PowerShellPhrasedIds => (IReadOnlyCollection<string>)PowerShellActionByErrorId.Keys;
+
+    /// <summary>The fix to show for <paramref name="exception"/>: the PowerShell phrasing of its id, else its own, else the kind's default.</summary>
+    public static string? RecommendedActionFor(SandboxException exception) =>
+        PowerShellActionByErrorId.TryGetValue(exception.ErrorId, out var text) ? text
+        : exception.RecommendedAction ?? For(exception.Kind).RecommendedAction;
 
     /// <summary>Every kind with its presentation (tests assert completeness).</summary>
     public static IReadOnlyDictionary<SandboxErrorKind, ErrorPresentation> All => ByKind;

@@ -1,7 +1,5 @@
 using System.Collections;
-using System.Diagnostics;
 using System.Management.Automation;
-using System.Text;
 using SandboxPS.Core;
 using SandboxPS.Core.Automation;
 using SandboxPS.Protocol;
@@ -24,11 +22,8 @@ public sealed class InvokeSandboxActionCommand : SandboxCmdletBase
     private const string WriteFileSet = "WriteFile";
     private const string EditSet = "Edit";
 
-    /// <summary>Session Python code runs in unless -Session names another.</summary>
-    internal const string DefaultPythonSession = "python";
-
-    private volatile SandboxClient? _runningClient;
-    private volatile string? _runningSession;
+    /// <summary>How the action runner names this cmdlet's parameters in its messages.</summary>
+    private static readonly SandboxActionNames Names = new() { Timeout = "-TimeoutSec", Session = "-Session" };
 
     /// <summary>The sandbox: an object, an id or a name.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
@@ -143,15 +138,15 @@ public sealed class InvokeSandboxActionCommand : SandboxCmdletBase
         {
             return;
         }
+        var observer = new HostObserver(this);
         try
         {
             var client = await Manager.GetClientAsync(sandbox, cancellationToken).ConfigureAwait(false);
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            if (IsBound(nameof(TimeoutSec)) && ParameterSetName is ReadFileSet or WriteFileSet or EditSet)
-            {
-                deadline.CancelAfter(TimeSpan.FromSeconds(TimeoutSec));
-            }
-            var result = await RunAsync(sandbox, client, deadline.Token).ConfigureAwait(false);
+            // Ctrl+C: the runner interrupts the command and waits for the session to be idle, within the
+            // time the pipeline gives a stopped body to unwind.
+            var runner = new SandboxActionRunner(sandbox, client, observer, Names) { InterruptGrace = PipelinePump.DrainGrace * 0.75 };
+            var result = await RunAsync(runner, cancellationToken).ConfigureAwait(false);
+            observer.Flush();
             if (ErrorOnNonZeroExit && ActionOutcome.FailureOf(result) is { } failure)
             {
                 EmitError(ErrorRecordFactory.Create(failure, result));
@@ -163,42 +158,6 @@ public sealed class InvokeSandboxActionCommand : SandboxCmdletBase
         {
             EmitError(ex, sandbox);
         }
-        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            EmitError(new SandboxException(SandboxErrorKind.Timeout, "SandboxActionTimeout",
-                $"{ParameterSetName} in sandbox '{sandbox.Name}' did not finish within {TimeoutSec} s.", sandbox.Name, ex)
-            {
-                RecommendedAction = "Raise -TimeoutSec.",
-            }, sandbox);
-        }
-        finally
-        {
-            _runningClient = null;
-            _runningSession = null;
-        }
-    }
-
-    /// <summary>Ctrl+C: besides cancelling the call, ask the server to interrupt a running session command.</summary>
-    protected override void OnStopping()
-    {
-        var client = _runningClient;
-        var session = _runningSession;
-        if (client is null || session is null)
-        {
-            return;
-        }
-        _ = Task.Run(async () =>
-        {
-            try
-            {
-                using var budget = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                await client.InterruptAsync(session, budget.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is SandboxException or OperationCanceledException or IOException)
-            {
-                // Best effort: the command may have ended, or the server may be gone.
-            }
-        });
     }
 
     private string Describe() => ParameterSetName switch
@@ -219,164 +178,74 @@ public sealed class InvokeSandboxActionCommand : SandboxCmdletBase
 
     private double? ServerTimeout => IsBound(nameof(TimeoutSec)) ? TimeoutSec : null;
 
-    private async Task<SandboxActionResult> RunAsync(SandboxModel sandbox, SandboxClient client, CancellationToken ct)
+    private TimeSpan? FileTimeout => IsBound(nameof(TimeoutSec)) ? TimeSpan.FromSeconds(TimeoutSec) : null;
+
+    private async Task<SandboxActionResult> RunAsync(SandboxActionRunner runner, CancellationToken cancellationToken) => ParameterSetName switch
     {
-        var clock = Stopwatch.StartNew();
-        switch (ParameterSetName)
+        CommandSet => await runner.RunAsync(new SessionAction
         {
-            case CommandSet:
+            Code = Command,
+            SessionId = Session ?? Sandbox.SessionId,
+            TimeoutSeconds = ServerTimeout,
+            Stream = Stream,
+        }, cancellationToken).ConfigureAwait(false),
+        PythonSet => await runner.RunAsync(new SessionAction
+        {
+            Code = Python,
+            Python = true,
+            SessionId = Session ?? Sandbox.SessionId,
+            TimeoutSeconds = ServerTimeout,
+            Stream = Stream,
+        }, cancellationToken).ConfigureAwait(false),
+        ExecSet => await runner.ExecAsync(new ExecRequest
+        {
+            Argv = ArgumentList,
+            Cwd = WorkingDirectory,
+            Env = Environment is null ? null : ParameterConversion.ToStringDictionary(Environment, nameof(Environment)),
+            TimeoutSeconds = ServerTimeout,
+        }, Stream, cancellationToken).ConfigureAwait(false),
+        ReadFileSet => await runner.ReadFileAsync(ReadFile, IsBound(nameof(StartLine)) ? StartLine : null,
+            IsBound(nameof(EndLine)) ? EndLine : null, FileTimeout, cancellationToken).ConfigureAwait(false),
+        WriteFileSet => await runner.WriteFileAsync(WriteFile, Content, FileTimeout, cancellationToken).ConfigureAwait(false),
+        _ => (await runner.EditAsync(Edit, OldText, NewText, FileTimeout, cancellationToken).ConfigureAwait(false)).Result,
+    };
+
+    /// <summary>Streamed output as host text, one line at a time; the runner's notices as a warning or verbose text.</summary>
+    private sealed class HostObserver(InvokeSandboxActionCommand cmdlet) : ISandboxActionObserver
+    {
+        private readonly StreamLineSplitter _stdout = new();
+        private readonly StreamLineSplitter _stderr = new();
+
+        public void OnOutput(bool isError, string text)
+        {
+            foreach (var line in (isError ? _stderr : _stdout).Push(text))
             {
-                var session = Session ?? Sandbox.SessionId;
-                var run = await RunInSessionAsync(client, session, Command, ct).ConfigureAwait(false);
-                return SandboxActions.FromRun(sandbox, run);
+                cmdlet.EmitHostText(line);
             }
-            case PythonSet:
+        }
+
+        public void OnNotice(SandboxActionNotice notice)
+        {
+            if (notice.Kind == SandboxActionNoticeKind.DefaultSessionReplaced)
             {
-                var session = Session ?? Sandbox.SessionId ?? DefaultPythonSession;
-                RunResult run;
-                try
+                cmdlet.EmitWarning(notice.Message);
+            }
+            else
+            {
+                cmdlet.EmitVerbose(notice.Message);
+            }
+        }
+
+        /// <summary>The last, unterminated line of each stream.</summary>
+        public void Flush()
+        {
+            foreach (var rest in new[] { _stdout.Flush(), _stderr.Flush() })
+            {
+                if (rest is not null)
                 {
-                    run = await RunInSessionAsync(client, session, Python, ct).ConfigureAwait(false);
+                    cmdlet.EmitHostText(rest);
                 }
-                catch (SandboxException ex) when (ex.ErrorId is ErrorIds.SessionNotFound or ErrorIds.SessionExited && session == DefaultPythonSession)
-                {
-                    // First Python action in this sandbox, or the interpreter was ended (exit()): start it (again).
-                    EmitVerbose($"Starting the Python session '{session}' in {sandbox.Name}.");
-                    if (ex.ErrorId == ErrorIds.SessionExited)
-                    {
-                        await client.DeleteSessionAsync(session, ct).ConfigureAwait(false);
-                    }
-                    await CreatePythonSessionAsync(client, session, ct).ConfigureAwait(false);
-                    run = await RunInSessionAsync(client, session, Python, ct).ConfigureAwait(false);
-                }
-                return SandboxActions.FromRun(sandbox, run, SessionKinds.Python);
-            }
-            case ExecSet:
-            {
-                var request = new ExecRequest
-                {
-                    Argv = ArgumentList,
-                    Cwd = WorkingDirectory,
-                    Env = Environment is null ? null : ParameterConversion.ToStringDictionary(Environment, nameof(Environment)),
-                    TimeoutSeconds = ServerTimeout,
-                };
-                if (!Stream)
-                {
-                    return SandboxActions.FromExec(sandbox, await client.ExecAsync(request, ct).ConfigureAwait(false));
-                }
-                var result = await ConsumeStreamAsync(client.ExecStreamAsync(request, ct)).ConfigureAwait(false);
-                return SandboxActions.FromExec(sandbox, result.Exec ?? throw MissingExit());
-            }
-            case ReadFileSet:
-            {
-                var text = await client.ReadTextAsync(ReadFile, IsBound(nameof(StartLine)) ? StartLine : null,
-                    IsBound(nameof(EndLine)) ? EndLine : null, ct).ConfigureAwait(false);
-                return SandboxActions.FromReadText(sandbox, text, clock.Elapsed);
-            }
-            case WriteFileSet:
-            {
-                using var content = new MemoryStream(new UTF8Encoding(false).GetBytes(Content));
-                var written = await client.WriteFileAsync(WriteFile, content, ct: ct).ConfigureAwait(false);
-                return SandboxActions.FromWrite(sandbox, written, clock.Elapsed);
-            }
-            default:
-            {
-                var edit = await client.EditAsync(new EditRequest
-                {
-                    Command = EditCommands.StrReplace,
-                    Path = Edit,
-                    OldStr = OldText,
-                    NewStr = NewText,
-                }, ct).ConfigureAwait(false);
-                return SandboxActions.FromEdit(sandbox, edit, clock.Elapsed);
             }
         }
     }
-
-    private async Task<RunResult> RunInSessionAsync(SandboxClient client, string? session, string command, CancellationToken ct)
-    {
-        var request = new RunRequest { Command = command, TimeoutSeconds = ServerTimeout };
-        _runningClient = client;
-        _runningSession = session ?? ProtocolConstants.DefaultSessionId;
-        try
-        {
-            return await RunOnceAsync(client, session, request, ct).ConfigureAwait(false);
-        }
-        catch (SandboxException ex) when (ex.ErrorId == ErrorIds.SessionExited && session is null)
-        {
-            // An earlier command ran 'exit' in the default session. The server refused this one before
-            // running it, so starting a fresh default session and running it there is safe.
-            EmitWarning("The default session had exited (an earlier command ran 'exit'); starting a new default session. Its working directory and variables are reset.");
-            try
-            {
-                await client.DeleteSessionAsync(ProtocolConstants.DefaultSessionId, ct).ConfigureAwait(false);
-            }
-            catch (SandboxException gone) when (gone.ErrorId == ErrorIds.SessionNotFound)
-            {
-            }
-            return await RunOnceAsync(client, session, request, ct).ConfigureAwait(false);
-        }
-    }
-
-    private async Task<RunResult> RunOnceAsync(SandboxClient client, string? session, RunRequest request, CancellationToken ct)
-    {
-        if (!Stream)
-        {
-            return await client.RunAsync(session, request, ct).ConfigureAwait(false);
-        }
-        var exit = await ConsumeStreamAsync(client.RunStreamAsync(session, request, ct)).ConfigureAwait(false);
-        return exit.Run ?? throw MissingExit();
-    }
-
-    private static async Task CreatePythonSessionAsync(SandboxClient client, string session, CancellationToken ct)
-    {
-        try
-        {
-            await client.CreateSessionAsync(new CreateSessionRequest { Kind = SessionKinds.Python, Id = session }, ct).ConfigureAwait(false);
-        }
-        catch (SandboxException ex) when (ex.ErrorId == ErrorIds.SessionExists)
-        {
-            // Another runspace created it first: use it.
-        }
-    }
-
-    /// <summary>Writes output lines to the host as they complete; returns the exit event.</summary>
-    private async Task<StreamEvent> ConsumeStreamAsync(IAsyncEnumerable<StreamEvent> events)
-    {
-        var stdout = new StreamLineSplitter();
-        var stderr = new StreamLineSplitter();
-        StreamEvent? exit = null;
-        await foreach (var e in events.ConfigureAwait(false))
-        {
-            switch (e.Type)
-            {
-                case StreamEventTypes.Output or StreamEventTypes.Stdout:
-                    foreach (var line in stdout.Push(e.Data))
-                    {
-                        EmitHostText(line);
-                    }
-                    break;
-                case StreamEventTypes.Stderr:
-                    foreach (var line in stderr.Push(e.Data))
-                    {
-                        EmitHostText(line);
-                    }
-                    break;
-                case StreamEventTypes.Exit:
-                    exit = e;
-                    break;
-            }
-        }
-        foreach (var rest in new[] { stdout.Flush(), stderr.Flush() })
-        {
-            if (rest is not null)
-            {
-                EmitHostText(rest);
-            }
-        }
-        return exit ?? throw MissingExit();
-    }
-
-    private static SandboxException MissingExit() =>
-        new(SandboxErrorKind.Internal, "SandboxProtocolError", "The output stream ended without an exit event; the server may have stopped.");
 }

@@ -57,12 +57,6 @@ public abstract class SandboxCmdletBase : PSCmdlet, IDisposable
         {
             // Stop raced with Dispose: nothing left to cancel.
         }
-        OnStopping();
-    }
-
-    /// <summary>Called on the stopping thread right after cancellation; for best-effort side calls (interrupts).</summary>
-    protected virtual void OnStopping()
-    {
     }
 
     /// <summary>Async BeginProcessing; runs on the thread pool.</summary>

@@ -78,34 +78,24 @@ public sealed class AdapterFlowTests : IAsyncLifetime
         var resolved = await SandboxRef.FromObject(name).ResolveAsync((key, c) => _manager.ResolveAsync(key, null, c), ct);
         Assert.Equal(sandbox.Id, resolved.Id);
         var client = await _manager.GetClientAsync(resolved, ct);
-        var ok = SandboxActions.FromRun(resolved, await client.RunAsync(null, new RunRequest { Command = "echo hello" }, ct));
+        var lines = new List<string>();
+        var splitter = new StreamLineSplitter();
+        var runner = new SandboxActionRunner(resolved, client, new LineObserver(splitter, lines));
+        var ok = await runner.RunAsync(new SessionAction { Code = "echo hello" }, ct);
         Assert.Equal("hello", ok.Output.Trim());
         Assert.Null(ActionOutcome.FailureOf(ok));
 
         // A non-zero exit is data; -ErrorOnNonZeroExit turns it into SandboxActionFailed.
-        var failed = SandboxActions.FromRun(resolved, await client.RunAsync(null, new RunRequest { Command = "echo bad; (exit 3)" }, ct));
+        var failed = await runner.RunAsync(new SessionAction { Code = "echo bad; (exit 3)" }, ct);
         Assert.Equal(3, failed.ExitCode);
         var failure = ActionOutcome.FailureOf(failed)!;
         Assert.Equal("SandboxActionFailed", failure.ErrorId);
         Assert.Contains("bad", failure.Message);
 
-        // -Stream: chunks become whole lines, then the exit event carries the result.
-        var splitter = new StreamLineSplitter();
-        var lines = new List<string>();
-        RunResult? exit = null;
-        await foreach (var e in client.RunStreamAsync(null, new RunRequest { Command = "for i in 1 2 3; do echo line$i; done" }, ct))
-        {
-            if (e.Type == StreamEventTypes.Output)
-            {
-                lines.AddRange(splitter.Push(e.Data));
-            }
-            else if (e.Type == StreamEventTypes.Exit)
-            {
-                exit = e.Run;
-            }
-        }
+        // -Stream: chunks become whole lines as they arrive, and the result carries the exit code.
+        var streamed = await runner.RunAsync(new SessionAction { Code = "for i in 1 2 3; do echo line$i; done", Stream = true }, ct);
         Assert.Equal(["line1", "line2", "line3"], lines);
-        Assert.Equal(0, exit!.ExitCode);
+        Assert.Equal(0, streamed.ExitCode);
 
         // Tab completion of names, bounded, from the same listing.
         var completions = CompletionSource.Complete(c => Names(c), "mod-", TimeSpan.FromSeconds(10));
@@ -131,25 +121,20 @@ public sealed class AdapterFlowTests : IAsyncLifetime
         Assert.Contains("Get-SandboxSession", SandboxErrorTable.RecommendedActionFor(ex));
     }
 
-    [Fact(Timeout = 120_000)]
-    public async Task ExitInTheDefaultSession_IsRecoveredByDeletingIt()
-    {
-        // What Invoke-SandboxAction does when an earlier command ran 'exit' in the default session.
-        using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(110));
-        var sandbox = await NewAsync($"mod-{Guid.NewGuid():N}"[..16], guard.Token);
-        var client = await _manager.GetClientAsync(sandbox, guard.Token);
-        await client.RunAsync(null, new RunRequest { Command = "exit 5" }, guard.Token);
-        var ex = await Assert.ThrowsAsync<SandboxException>(() => client.RunAsync(null, new RunRequest { Command = "echo again" }, guard.Token));
-        Assert.Equal(ErrorIds.SessionExited, ex.ErrorId);
-        await client.DeleteSessionAsync(ProtocolConstants.DefaultSessionId, guard.Token);
-        Assert.Equal("again", (await client.RunAsync(null, new RunRequest { Command = "echo again" }, guard.Token)).Output.Trim());
-    }
-
     private async IAsyncEnumerable<(string, string)> Names([EnumeratorCancellation] CancellationToken ct)
     {
         await foreach (var s in _manager.ListAsync(null, null, ct))
         {
             yield return (s.Name, s.Id);
+        }
+    }
+
+    private sealed class LineObserver(StreamLineSplitter splitter, List<string> lines) : ISandboxActionObserver
+    {
+        public void OnOutput(bool isError, string text) => lines.AddRange(splitter.Push(text));
+
+        public void OnNotice(SandboxActionNotice notice)
+        {
         }
     }
 }

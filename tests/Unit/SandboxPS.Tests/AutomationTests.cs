@@ -69,7 +69,7 @@ public class NewSandboxRequestBuilderTests
     [Fact]
     public void Build_MemoryWithUnit_IsParsedByTheCore()
     {
-        var spec = NewSandboxRequestBuilder.Build(new NewSandboxParameters { Memory = "2g" }).Spec;
+        var spec = NewSandboxRequestBuilder.Build(new NewSandboxParameters { Image = "img", Memory = "2g" }).Spec;
         Assert.Equal(2L << 30, spec.MemoryBytes);
     }
 
@@ -93,6 +93,12 @@ public class NewSandboxRequestBuilderTests
         (new NewSandboxParameters { Memory = "lots" }, "Memory"),
         (new NewSandboxParameters { TimeToLive = "soon" }, "TimeToLive"),
         (new NewSandboxParameters { TimeToLive = TimeSpan.Zero }, "TimeToLive"),
+        (new NewSandboxParameters { IdleTimeout = -5 }, "IdleTimeout"),
+        (new NewSandboxParameters { MaxSessions = 2000 }, "SessionLimit"),
+        (new NewSandboxParameters { Name = "bad name" }, "Name"),
+        (new NewSandboxParameters { Memory = "1g" }, "Memory"),
+        (new NewSandboxParameters { Image = "img", MemoryMB = 1 }, "MemoryMB"),
+        (new NewSandboxParameters { Image = "img", WorkingDirectory = "relative" }, "WorkingDirectory"),
         (new NewSandboxParameters { Label = new Hashtable { ["sandboxps.id"] = "x" } }, "Label"),
         (new NewSandboxParameters { Label = new Hashtable { ["k"] = null } }, "Label"),
         (new NewSandboxParameters { Environment = new Hashtable { [" "] = "v" } }, "Environment"),
@@ -150,8 +156,6 @@ public class ParameterConversionTests
     }
 
     [Theory]
-    [InlineData(-5)]
-    [InlineData(0)]
     [InlineData("later")]
     [InlineData(null)]
     public void ToDuration_InvalidValue_NamesTheParameter(object? value)
@@ -498,11 +502,36 @@ public class RecommendedActionTests
         Assert.Contains("Get-Sandbox", SandboxErrorTable.RecommendedActionFor(ex));
     }
 
-    [Fact]
-    public void CliFlagAdvice_IsReplacedByTheKindDefault()
+    [Theory]
+    [InlineData("Unauthorized")]
+    [InlineData("CapacityReached")]
+    [InlineData("SessionBusy")]
+    [InlineData("SessionExited")]
+    [InlineData("SessionNotFound")]
+    [InlineData("PythonNotAvailable")]
+    [InlineData("EditNoMatch")]
+    [InlineData("EditAmbiguous")]
+    [InlineData("RequestInProgress")]
+    [InlineData("NotARegularFile")]
+    [InlineData("SandboxServerUnreachable")]
+    public void CoreAdviceThatNamesTheCli_HasAPowerShellPhrasing(string errorId)
     {
-        var ex = new SandboxException(SandboxErrorKind.QuotaExceeded, "CapacityReached", "full") { RecommendedAction = "create it with a larger --max-sessions" };
-        Assert.Equal(SandboxErrorTable.For(SandboxErrorKind.QuotaExceeded).RecommendedAction, SandboxErrorTable.RecommendedActionFor(ex));
+        // The core's fixes for server errors are worded for sandboxps; PowerShell must never show them.
+        var core = SandboxErrors.RecommendedActionFor(errorId);
+        var ex = new SandboxException(SandboxErrorKind.ActionFailed, errorId, "x") { RecommendedAction = core };
+        var shown = SandboxErrorTable.RecommendedActionFor(ex);
+        Assert.DoesNotContain("sandboxps ", shown);
+        Assert.DoesNotContain(" --", shown);
+    }
+
+    [Fact]
+    public void SpecErrors_AreWordedForPowerShell_TheFirstTime()
+    {
+        var ex = Assert.Throws<SandboxException>(() => NewSandboxRequestBuilder.Build(new NewSandboxParameters { Provider = SandboxProviderKind.Process, Cpus = 2 }));
+        Assert.Equal(SandboxErrorIds.ProviderOptionNotSupported, ex.ErrorId);
+        Assert.Equal("-Cpus", ex.Target);
+        Assert.Contains("-Provider docker", SandboxErrorTable.RecommendedActionFor(ex));
+        Assert.DoesNotContain("--", ex.Message + SandboxErrorTable.RecommendedActionFor(ex));
     }
 
     [Fact]

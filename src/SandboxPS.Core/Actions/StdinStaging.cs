@@ -1,10 +1,9 @@
 using System.Security.Cryptography;
-using SandboxPS.Core;
 
-namespace SandboxPS.Cli.Commands;
+namespace SandboxPS.Core;
 
 /// <summary>
-/// <c>--stdin</c>: the input is copied into a file in the sandbox, and the command runs in the session with
+/// Standard input for a session command: the input is copied into a file in the sandbox, and the command runs in the session with
 /// that file as its standard input. Piping it into the session's terminal instead would mangle bytes the
 /// terminal treats as keys (Ctrl-C, Ctrl-D), cut lines past 4 KiB, and leave whatever the command did not
 /// read to the shell, which would run it as commands.
@@ -12,11 +11,11 @@ namespace SandboxPS.Cli.Commands;
 internal static class StdinStaging
 {
     /// <summary>Uploads <paramref name="stdin"/> (streamed) to a fresh file in the server's working directory.</summary>
-    public static async Task<string> UploadAsync(SandboxClient client, Stream stdin, CancellationToken ct)
+    public static async Task<string> UploadAsync(SandboxClient client, Stream stdin, CancellationToken cancellationToken)
     {
-        var info = await client.GetInfoAsync(ct).ConfigureAwait(false);
+        var info = await client.GetInfoAsync(cancellationToken).ConfigureAwait(false);
         var path = info.WorkDir.TrimEnd('/') + "/.sandboxps-stdin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(6)).ToLowerInvariant();
-        await client.WriteFileAsync(path, stdin, mode: 0b110_000_000, overwrite: false, ct).ConfigureAwait(false);
+        await client.WriteFileAsync(path, stdin, mode: 0b110_000_000, overwrite: false, cancellationToken).ConfigureAwait(false);
         return path;
     }
 
