@@ -33,12 +33,16 @@ param(
     [string[]] $PesterTag,
 
     # Pester tests with these tags are skipped.
-    [string[]] $PesterExcludeTag
+    [string[]] $PesterExcludeTag,
+
+    # Test and Package use the module already staged at out/SandboxPS/<version> instead of publishing first.
+    [switch] $NoBuild
 )
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
 $RepoRoot = $PSScriptRoot
+$script:Built = $false
 
 function Invoke-Dotnet {
     param([Parameter(Mandatory)][string[]] $Arguments)
@@ -70,6 +74,7 @@ function Invoke-Build {
     if ($forbidden) { throw "PowerShell's own assemblies must not be staged: $($forbidden.Name -join ', ')." }
     $manifest = Test-ModuleManifest -Path (Join-Path $staged 'SandboxPS.psd1') -ErrorAction Stop
     Write-Host "Staged SandboxPS $($manifest.Version) at $staged" -ForegroundColor Green
+    $script:Built = $true
 }
 
 function Invoke-Test {
@@ -78,10 +83,9 @@ function Invoke-Test {
             Invoke-Dotnet 'test', $_.FullName, '-c', $Configuration, '--nologo'
         }
     }
+    # Always stage this build's module, so Pester never runs a stale copy (-NoBuild: scripts/test.sh staged it).
+    if (-not $NoBuild -and -not $script:Built) { Invoke-Build }
     $staged = Get-StagedModulePath
-    if (-not (Test-Path -LiteralPath (Join-Path $staged 'SandboxPS.psd1'))) {
-        Invoke-Build
-    }
     # The pwsh running this script; a child of the same version runs Pester.
     $pwsh = [System.Environment]::ProcessPath
     if (-not $pwsh -or [System.IO.Path]::GetFileNameWithoutExtension($pwsh) -ne 'pwsh') {
@@ -92,17 +96,20 @@ function Invoke-Test {
         }
         $pwsh = $command.Source
     }
-    & $pwsh -NoProfile -NonInteractive -Command 'if (Get-Module -ListAvailable -Name Pester | Where-Object Version -ge ([version]"5.0")) { exit 0 } else { exit 3 }'
-    if ($LASTEXITCODE -eq 3) {
-        Write-Warning 'Pester layer skipped (Pester 5 is not installed: Install-PSResource Pester).'
-        return
+    # Pester 5.7.1 lives in .tools/modules (scripts/setup-pwsh.sh installs it, a no-op when present);
+    # the child pwsh finds it first on its PSModulePath.
+    $toolModules = Join-Path $RepoRoot '.tools/modules'
+    if (-not (Test-Path -LiteralPath (Join-Path $toolModules 'Pester/5.7.1/Pester.psd1'))) {
+        & bash (Join-Path $RepoRoot 'scripts/setup-pwsh.sh')
+        if ($LASTEXITCODE) { throw "scripts/setup-pwsh.sh failed with exit code $LASTEXITCODE (it installs Pester 5.7.1)." }
     }
+    $env:PSModulePath = $toolModules + [System.IO.Path]::PathSeparator + $env:PSModulePath
     # A child process: the module's assemblies load there, never into this build session.
     $arguments = @('-NoProfile', '-NonInteractive', '-File', (Join-Path $RepoRoot 'tests/Pester/Invoke-Tests.ps1'), '-ModulePath', $staged)
     if ($PesterTag) { $arguments += @('-Tag', ($PesterTag -join ',')) }
     if ($PesterExcludeTag) { $arguments += @('-ExcludeTag', ($PesterExcludeTag -join ',')) }
     & $pwsh @arguments
-    if ($LASTEXITCODE) { throw "Pester failed ($LASTEXITCODE failed tests or a broken run)." }
+    if ($LASTEXITCODE) { throw 'Pester failed (failed tests or a broken run; see the "Pester:" line above).' }
 }
 
 function Invoke-Package {

@@ -42,8 +42,13 @@ public static class SandboxErrorIds
     public const string ProviderOptionNotSupported = "ProviderOptionNotSupported";
     /// <summary>A local path for a copy is missing or unusable.</summary>
     public const string LocalPathNotFound = "LocalPathNotFound";
-    /// <summary>An archive entry would be written outside the destination.</summary>
+    /// <summary>An archive from a sandbox was refused: an entry would land outside the destination, write through a link,
+    /// or cannot be represented on the host (device, FIFO, link escaping the copy), or the archive is malformed or cut short.</summary>
     public const string InvalidArchive = "InvalidArchive";
+    /// <summary>A copy out of a sandbox would replace a local directory, or write through a local link: refused, nothing changed.</summary>
+    public const string LocalPathConflict = "LocalPathConflict";
+    /// <summary>A copy out of a sandbox announces more bytes than are free at the destination.</summary>
+    public const string InsufficientLocalSpace = "InsufficientLocalSpace";
     /// <summary>A file action did not finish within the time its caller gave it.</summary>
     public const string SandboxActionTimeout = "SandboxActionTimeout";
     /// <summary>The command line could not be parsed (CLI).</summary>

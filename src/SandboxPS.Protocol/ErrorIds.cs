@@ -58,6 +58,13 @@ public static class ErrorIds
     public const string NotADirectory = "NotADirectory";
     /// <summary>400: reading a FIFO, socket or device as a file (a character or block device needs an explicit length).</summary>
     public const string NotARegularFile = "NotARegularFile";
+    /// <summary>
+    /// 413: a JSON body above the limit (docs/protocol.md); large data goes as a stream instead
+    /// (<c>PUT /v1/files</c>, then <c>stdinPath</c> on exec; <c>PUT /v1/archive</c>).
+    /// </summary>
+    public const string RequestTooLarge = "RequestTooLarge";
+    /// <summary>422: an <c>X-Request-Id</c> reused for a different request (method, path, query or body); use a new id.</summary>
+    public const string RequestIdReused = "RequestIdReused";
     /// <summary>500: anything unexpected; the detail says what.</summary>
     public const string InternalError = "InternalError";
 }

@@ -118,6 +118,11 @@ public sealed record ExecRequest
     public Dictionary<string, string>? Env { get; init; }
     /// <summary>Text written to the process's stdin, which is then closed.</summary>
     public string? Stdin { get; init; }
+    /// <summary>
+    /// A file in the sandbox streamed to the process's stdin (then closed); for large input (upload it
+    /// with <c>PUT /v1/files</c> first). At most one of Stdin and StdinPath.
+    /// </summary>
+    public string? StdinPath { get; init; }
     public double? TimeoutSeconds { get; init; }
     public int? MaxOutputBytes { get; init; }
 }

@@ -13,6 +13,30 @@ internal sealed class ApiException(int status, string errorId, string detail) : 
 
     public static ApiException BadRequest(string detail) => new(400, ErrorIds.InvalidRequest, detail);
 
+    /// <summary>The largest output capture a call may ask for (maxOutputBytes); streams are not capped.</summary>
+    public const int MaxOutputCap = 64 * 1024 * 1024;
+
+    public static void CheckMaxOutput(int? maxOutputBytes)
+    {
+        if (maxOutputBytes is < 0 or > MaxOutputCap)
+        {
+            throw BadRequest($"maxOutputBytes must be between 0 and {MaxOutputCap} (64 MiB); got {maxOutputBytes}. Stream (?stream=true) or redirect to a file for more.");
+        }
+    }
+
+    /// <summary>The least timeout a run or exec takes: less cannot mean anything (it ends before a process could start).</summary>
+    public const double MinTimeoutSeconds = 0.01;
+
+    /// <summary>400 InvalidRequest unless the timeout is absent or between 0.01 s and 10^7 s (NaN and infinities included).</summary>
+    public static void CheckTimeout(double? timeoutSeconds)
+    {
+        if (timeoutSeconds is { } t && !(t >= MinTimeoutSeconds && t <= 1e7))
+        {
+            throw BadRequest(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"timeoutSeconds must be between {MinTimeoutSeconds} (10 ms) and 10000000 seconds, or left out for no timeout; got {t}."));
+        }
+    }
+
     public ProblemDetails ToProblem(string? instance = null) => Api.Problem(Status, ErrorId, Message, instance);
 }
 
@@ -63,32 +87,76 @@ internal static class Api
         405 => "Method Not Allowed",
         409 => "Conflict",
         413 => "Payload Too Large",
+        422 => "Unprocessable Content",
         429 => "Too Many Requests",
         503 => "Service Unavailable",
         _ => "Internal Server Error",
     };
 
-    /// <summary>Reads a JSON body; malformed JSON, unknown fields or a missing body → 400 InvalidRequest.</summary>
+    /// <summary>
+    /// Reads a JSON body (bounded, RequestBody); malformed JSON, invalid UTF-8, unknown fields, a
+    /// missing body or null where a value is required → 400 InvalidRequest; too large → 413 RequestTooLarge.
+    /// </summary>
     public static async Task<T> ReadJsonAsync<T>(HttpRequest request, JsonTypeInfo<T> type, bool allowEmpty = false) where T : class
     {
-        if (allowEmpty && request.ContentLength is 0 or null && !request.Headers.ContainsKey("Transfer-Encoding"))
+        var body = await RequestBody.ReadJsonAsync(request.HttpContext);
+        if (allowEmpty && body.Length == 0)
         {
             return JsonSerializer.Deserialize("{}", type)!;
         }
         T? value;
         try
         {
-            value = await JsonSerializer.DeserializeAsync(request.Body, type, request.HttpContext.RequestAborted);
+            value = JsonSerializer.Deserialize(body, type);
         }
         catch (JsonException ex)
         {
             throw ApiException.BadRequest($"The request body is not a valid {type.Type.Name}: {ex.Message}");
         }
-        catch (BadHttpRequestException ex)
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or NotSupportedException or FormatException or OverflowException)
         {
-            throw new ApiException(ex.StatusCode, ErrorIds.InvalidRequest, ex.Message);
+            // Invalid UTF-8 in a string and similar decoding failures.
+            throw ApiException.BadRequest($"The request body is not a valid {type.Type.Name}: {ex.Message}");
         }
-        return value ?? throw ApiException.BadRequest($"The request body must be a JSON object ({type.Type.Name}), not null.");
+        if (value is null)
+        {
+            throw ApiException.BadRequest($"The request body must be a JSON object ({type.Type.Name}), not null.");
+        }
+        RequireValues(value);
+        return value;
+    }
+
+    /// <summary>Fields the records declare non-null but JSON can still set to null: a clear 400 naming the field.</summary>
+    private static void RequireValues(object value)
+    {
+        static ApiException Null(string field, string what) =>
+            ApiException.BadRequest($"'{field}' must be {what}, not null.");
+        switch (value)
+        {
+            case SandboxPS.Protocol.RunRequest { Command: null }:
+                throw Null("command", "a string (the command text)");
+            case SandboxPS.Protocol.EditRequest { Command: null }:
+                throw Null("command", "one of view, create, str_replace, insert, undo");
+            case SandboxPS.Protocol.EditRequest { Path: null }:
+                throw Null("path", "a string");
+            case SandboxPS.Protocol.ExecRequest exec:
+                RequireEnv(exec.Env);
+                break;
+            case SandboxPS.Protocol.CreateSessionRequest create:
+                RequireEnv(create.Env);
+                break;
+        }
+    }
+
+    private static void RequireEnv(Dictionary<string, string>? env)
+    {
+        foreach (var (k, v) in env ?? [])
+        {
+            if (v is null)
+            {
+                throw ApiException.BadRequest($"The environment variable '{k}' has a null value in 'env'; give a string (\"\" for an empty value) or leave the name out.");
+            }
+        }
     }
 
     public static string RequiredQuery(HttpRequest request, string name)

@@ -116,7 +116,10 @@ internal static class ArchiveRoutes
         long bytes = 0;
         int entries = 0;
         var dirModes = new List<(string Path, UnixFileMode Mode, DateTimeOffset MTime)>();
-        var reader = new TarReader(ctx.Request.Body, leaveOpen: true);
+        var reader = new TarReader(new GuardedBodyStream(ctx.Request.Body), leaveOpen: true);
+        // What is being written now, under a temporary name beside its final one: an entry appears
+        // under its final name only once complete (a body cut short leaves nothing half-written).
+        string? temp = null;
         try
         {
             while (await reader.GetNextEntryAsync(copyData: false, ct) is { } entry)
@@ -143,9 +146,10 @@ internal static class ArchiveRoutes
                         dirModes.Add((target, entry.Mode, entry.ModificationTime));
                         break;
                     case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
-                        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                        RemoveExisting(target, entry.Name);
-                        await using (var fs = new FileStream(target, new FileStreamOptions
+                        CreateParent(root, target, entry.Name);
+                        CheckNotADirectory(target, entry.Name);
+                        temp = TempBeside(target);
+                        await using (var fs = new FileStream(temp, new FileStreamOptions
                         {
                             Mode = FileMode.CreateNew,
                             Access = FileAccess.Write,
@@ -154,6 +158,7 @@ internal static class ArchiveRoutes
                             UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
                         }))
                         {
+                            long written = 0;
                             if (entry.DataStream is { } data)
                             {
                                 var buffer = new byte[128 * 1024];
@@ -161,25 +166,45 @@ internal static class ArchiveRoutes
                                 while ((n = await data.ReadAsync(buffer, ct)) > 0)
                                 {
                                     await fs.WriteAsync(buffer.AsMemory(0, n), ct);
-                                    bytes += n;
+                                    written += n;
                                 }
                             }
+                            if (written != entry.Length)
+                            {
+                                // The tar reader ends a short entry quietly: the stream was cut inside it.
+                                throw new ApiException(400, ErrorIds.InvalidArchive,
+                                    $"The archive was cut short inside '{entry.Name}' ({written} of {entry.Length} bytes); nothing was written under that name.");
+                            }
+                            bytes += written;
                         }
-                        File.SetUnixFileMode(target, entry.Mode & (UnixFileMode)0xfff);
-                        File.SetLastWriteTimeUtc(target, entry.ModificationTime.UtcDateTime);
+                        File.SetUnixFileMode(temp, entry.Mode & (UnixFileMode)0xfff);
+                        File.SetLastWriteTimeUtc(temp, entry.ModificationTime.UtcDateTime);
+                        Native.Rename(temp, target);
+                        temp = null;
                         break;
                     case TarEntryType.SymbolicLink:
-                        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                        RemoveExisting(target, entry.Name);
-                        File.CreateSymbolicLink(target, entry.LinkName);
+                        CreateParent(root, target, entry.Name);
+                        CheckNotADirectory(target, entry.Name);
+                        temp = TempBeside(target);
+                        File.CreateSymbolicLink(temp, entry.LinkName);
+                        Native.Rename(temp, target);
+                        temp = null;
                         break;
                     case TarEntryType.HardLink:
                         var source = Target(root, entry.LinkName)
                             ?? throw new ApiException(400, ErrorIds.InvalidArchive, $"Hard link '{entry.Name}' points outside the target.");
                         CheckNoSymlinkOnTheWay(root, source, entry.LinkName);
-                        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                        RemoveExisting(target, entry.Name);
-                        File.Copy(source, target);
+                        if (!File.Exists(source) || new FileInfo(source).LinkTarget is not null)
+                        {
+                            throw new ApiException(400, ErrorIds.InvalidArchive,
+                                $"Hard link '{entry.Name}' points to '{entry.LinkName}', which is not a regular file extracted before it.");
+                        }
+                        CreateParent(root, target, entry.Name);
+                        CheckNotADirectory(target, entry.Name);
+                        temp = TempBeside(target);
+                        File.Copy(source, temp);
+                        Native.Rename(temp, target);
+                        temp = null;
                         break;
                     default:
                         // Devices and fifos are not recreated (no privileges to expect in a sandbox).
@@ -198,6 +223,16 @@ internal static class ArchiveRoutes
         }
         finally
         {
+            if (temp is not null)
+            {
+                try
+                {
+                    File.Delete(temp);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                }
+            }
             await reader.DisposeAsync();
         }
         // Directory modes last: a read-only directory must not stop its own contents from landing.
@@ -256,16 +291,27 @@ internal static class ArchiveRoutes
         }
     }
 
-    private static void RemoveExisting(string target, string name)
+    /// <summary>A non-directory entry cannot replace a directory (a symlink to one is replaced, not followed).</summary>
+    private static void CheckNotADirectory(string target, string name)
     {
-        var fi = new FileInfo(target);
-        if (fi.LinkTarget is not null || fi.Exists)
-        {
-            File.Delete(target);
-        }
-        else if (Directory.Exists(target))
+        if (new FileInfo(target).LinkTarget is null && Directory.Exists(target))
         {
             throw new ApiException(400, ErrorIds.InvalidArchive, $"The archive entry '{name}' is a file but '{target}' is a directory.");
         }
+    }
+
+    private static string TempBeside(string target) =>
+        Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.{Native.RandomHex(4)}.sbx-tmp");
+
+    /// <summary>Creates the entry's missing parents; a file in the way is the archive's fault (400 InvalidArchive).</summary>
+    private static void CreateParent(string root, string target, string name)
+    {
+        var parent = Path.GetDirectoryName(target)!;
+        if (FileErrors.FirstNonDirectory(parent) is { } blocker && blocker.Length >= root.Length - 1)
+        {
+            throw new ApiException(400, ErrorIds.InvalidArchive,
+                $"The archive entry '{name}' needs '{blocker}' to be a directory, but it is a file.");
+        }
+        Directory.CreateDirectory(parent);
     }
 }

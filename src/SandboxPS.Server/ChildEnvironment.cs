@@ -38,8 +38,12 @@ internal static class ChildEnvironment
         return env.Select(kv => kv.Key + "=" + kv.Value).ToList();
     }
 
-    public static void Validate(string key, string value)
+    public static void Validate(string key, string? value)
     {
+        if (value is null)
+        {
+            throw ApiException.BadRequest($"The environment variable '{key}' has a null value; give a string (\"\" for an empty value).");
+        }
         if (string.IsNullOrEmpty(key) || key.Contains('=') || key.Contains('\0') || value.Contains('\0'))
         {
             throw ApiException.BadRequest($"Invalid environment variable name or value: '{key}'. Names must be non-empty without '=' or NUL; values without NUL.");

@@ -9,6 +9,30 @@ namespace SandboxPS.Server;
 /// <summary>One-shot processes (<c>POST /v1/exec</c>): argv or <c>sh -c</c>, stdout and stderr apart.</summary>
 internal static class ExecRunner
 {
+    /// <summary>Checks the stdin options; the result carries stdinPath resolved (Start and RunAsync take it).</summary>
+    public static ExecRequest Normalize(ServerState state, ExecRequest request)
+    {
+        if (request.Stdin is not null && request.StdinPath is not null)
+        {
+            throw ApiException.BadRequest("Give at most one of 'stdin' (text) and 'stdinPath' (a file streamed to stdin).");
+        }
+        if (request.StdinPath is not null)
+        {
+            var stdinPath = PathResolver.Resolve(state, request.StdinPath, "stdinPath");
+            int type = Native.FileType(stdinPath);
+            if (type < 0)
+            {
+                throw new ApiException(404, ErrorIds.PathNotFound, $"The stdinPath '{stdinPath}' does not exist.");
+            }
+            if (type != Native.S_IFREG)
+            {
+                throw new ApiException(400, ErrorIds.NotARegularFile, $"The stdinPath '{stdinPath}' is not a regular file.");
+            }
+            return request with { StdinPath = stdinPath };
+        }
+        return request;
+    }
+
     public static Process Start(ServerState state, ExecRequest request)
     {
         bool hasArgv = request.Argv is { Count: > 0 };
@@ -17,14 +41,8 @@ internal static class ExecRunner
         {
             throw ApiException.BadRequest("Give exactly one of 'argv' (a non-empty array) or 'shell' (a command line).");
         }
-        if (request.TimeoutSeconds is <= 0 or > 1e7)
-        {
-            throw ApiException.BadRequest($"timeoutSeconds must be > 0; got {request.TimeoutSeconds}.");
-        }
-        if (request.MaxOutputBytes is < 0)
-        {
-            throw ApiException.BadRequest($"maxOutputBytes must be ≥ 0; got {request.MaxOutputBytes}.");
-        }
+        ApiException.CheckTimeout(request.TimeoutSeconds);
+        ApiException.CheckMaxOutput(request.MaxOutputBytes);
         var cwd = request.Cwd is null ? state.WorkDir : PathResolver.Resolve(state, request.Cwd, "cwd");
         if (!Directory.Exists(cwd))
         {
@@ -91,8 +109,13 @@ internal static class ExecRunner
         }
     }
 
-    /// <summary>Runs a started process to its end; output chunks also go to <paramref name="events"/> when given.</summary>
-    public static async Task<ExecResult> RunAsync(Process process, ExecRequest request, ChannelWriter<StreamEvent>? events)
+    /// <summary>
+    /// Runs a started process to its end; output chunks also go to <paramref name="events"/> when given.
+    /// When <paramref name="clientGone"/> fires (the client aborted the request: Ctrl+C in PowerShell), the
+    /// process tree is killed, as on a timeout: nobody is left to read its result.
+    /// </summary>
+    public static async Task<ExecResult> RunAsync(Process process, ExecRequest request, ChannelWriter<StreamEvent>? events,
+                                                  CancellationToken clientGone = default)
     {
         var clock = Stopwatch.StartNew();
         int cap = request.MaxOutputBytes ?? ProtocolConstants.DefaultMaxOutputBytes;
@@ -108,10 +131,27 @@ internal static class ExecRunner
             {
                 try
                 {
-                    if (!string.IsNullOrEmpty(request.Stdin))
+                    if (request.StdinPath is { } stdinPath)
                     {
-                        var bytes = Encoding.UTF8.GetBytes(request.Stdin);
-                        await process.StandardInput.BaseStream.WriteAsync(bytes);
+                        // Streamed: the input is never held in memory whole.
+                        await using var file = new FileStream(stdinPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 0, FileOptions.Asynchronous);
+                        await file.CopyToAsync(process.StandardInput.BaseStream, 128 * 1024);
+                    }
+                    else if (!string.IsNullOrEmpty(request.Stdin))
+                    {
+                        // In slices: no second copy of a large input as one array.
+                        var stream = process.StandardInput.BaseStream;
+                        var buffer = new byte[Encoding.UTF8.GetMaxByteCount(16 * 1024)];
+                        var encoder = Encoding.UTF8.GetEncoder();
+                        var text = request.Stdin.AsMemory();
+                        while (!text.IsEmpty)
+                        {
+                            var slice = text[..Math.Min(16 * 1024, text.Length)];
+                            // A surrogate pair split between slices stays whole: the encoder keeps the high half.
+                            int n = encoder.GetBytes(slice.Span, buffer, flush: slice.Length == text.Length);
+                            await stream.WriteAsync(buffer.AsMemory(0, n));
+                            text = text[slice.Length..];
+                        }
                     }
                     process.StandardInput.Close();
                 }
@@ -121,6 +161,17 @@ internal static class ExecRunner
                 }
             });
             var exited = process.WaitForExitAsync();
+            using var onClientGone = clientGone.Register(static p =>
+            {
+                try
+                {
+                    ((Process)p!).Kill(entireProcessTree: true);
+                }
+                catch (InvalidOperationException)
+                {
+                    // Already exited.
+                }
+            }, process);
             if (request.TimeoutSeconds is { } t)
             {
                 if (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(t))) != exited)

@@ -177,6 +177,11 @@ internal static class FileRoutes
         {
             if (!Directory.Exists(dir))
             {
+                if (FileErrors.FirstNonDirectory(dir) is { } blocker)
+                {
+                    throw new ApiException(400, ErrorIds.NotADirectory,
+                        $"'{blocker}' is a file, so '{path}' cannot be created under it.");
+                }
                 if (!mkdirs)
                 {
                     throw new ApiException(404, ErrorIds.PathNotFound, $"The directory '{dir}' does not exist (mkdirs=false).");
@@ -237,7 +242,15 @@ internal static class FileRoutes
         long offset = 0;
         while (true)
         {
-            var result = await reader.ReadAtLeastAsync(WriteBatchBytes, ctx.RequestAborted);
+            System.IO.Pipelines.ReadResult result;
+            try
+            {
+                result = await reader.ReadAtLeastAsync(WriteBatchBytes, ctx.RequestAborted);
+            }
+            catch (Exception ex)
+            {
+                throw RequestBody.Failure(ex);
+            }
             var buffer = result.Buffer;
             if (buffer.IsSingleSegment)
             {
@@ -510,6 +523,23 @@ internal static class FileRoutes
 
 internal static class FileErrors
 {
+    /// <summary>The nearest existing ancestor-or-self of <paramref name="dir"/> when it is not a directory (a file in the way); else null.</summary>
+    public static string? FirstNonDirectory(string dir)
+    {
+        for (var p = dir; !string.IsNullOrEmpty(p); p = Path.GetDirectoryName(p))
+        {
+            if (Directory.Exists(p))
+            {
+                return null;
+            }
+            if (File.Exists(p) || new FileInfo(p).LinkTarget is not null)
+            {
+                return p;
+            }
+        }
+        return null;
+    }
+
     public static ApiException Map(Exception ex, string path) => ex switch
     {
         ApiException a => a,
@@ -518,6 +548,13 @@ internal static class FileErrors
         IOException when ex.HResult == 30 || ex.Message.Contains("Read-only file system", StringComparison.Ordinal) =>
             new ApiException(403, ErrorIds.PermissionDenied, $"'{path}' is on a read-only file system."),
         PathTooLongException => new ApiException(400, ErrorIds.InvalidPath, $"The path '{path}' is too long."),
+        // Unix errnos that are the caller's path, not the server (IOException.HResult carries the errno).
+        IOException { HResult: 20 } => new ApiException(400, ErrorIds.NotADirectory, $"A part of '{path}' is not a directory."),
+        IOException { HResult: 21 } => new ApiException(400, ErrorIds.PathIsDirectory, $"'{path}' is a directory."),
+        IOException { HResult: 17 } => new ApiException(409, ErrorIds.PathExists, $"'{path}' exists."),
+        IOException { HResult: 36 } => new ApiException(400, ErrorIds.InvalidPath, $"The path '{path}' (or a part of it) is too long."),
+        IOException { HResult: 40 } => new ApiException(400, ErrorIds.InvalidPath, $"'{path}' has too many levels of symbolic links."),
+        IOException { HResult: 39 } => new ApiException(409, ErrorIds.DirectoryNotEmpty, $"'{path}' is a non-empty directory."),
         _ => new ApiException(500, ErrorIds.InternalError, $"{ex.GetType().Name} on '{path}': {ex.Message}"),
     };
 }

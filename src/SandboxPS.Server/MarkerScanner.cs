@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 
 namespace SandboxPS.Server;
@@ -5,6 +6,8 @@ namespace SandboxPS.Server;
 /// <summary>
 /// Splits a session's output stream into plain output and end-of-command markers
 /// <c>\x1eSBX&lt;nonce&gt;:&lt;seq&gt;:&lt;exit&gt;:&lt;cwd&gt;\x1e</c>, also when a marker is split across reads.
+/// A seq of <c>S&lt;n&gt;</c> is a start marker (the process has read command n whole and runs it now);
+/// <c>P&lt;n&gt;</c> (or <c>-1</c>) is a prompt marker (the shell is at its prompt; n = the last command it started).
 /// </summary>
 internal sealed class MarkerScanner(string nonce)
 {
@@ -14,7 +17,14 @@ internal sealed class MarkerScanner(string nonce)
     private byte[] _pending = [];
     private bool _inMarker;
 
-    public readonly record struct Marker(long Seq, int ExitCode, string Cwd);
+    public enum MarkerKind
+    {
+        End,
+        Start,
+        Prompt,
+    }
+
+    public readonly record struct Marker(long Seq, int ExitCode, string Cwd, MarkerKind Kind = MarkerKind.End);
 
     public delegate void OutputHandler(ReadOnlySpan<byte> output);
 
@@ -108,9 +118,22 @@ internal sealed class MarkerScanner(string nonce)
         int b = body[(a + 1)..].IndexOf((byte)':');
         if (b < 0) return false;
         b += a + 1;
-        if (!long.TryParse(Encoding.ASCII.GetString(body[..a]), out var seq)) return false;
-        if (!int.TryParse(Encoding.ASCII.GetString(body[(a + 1)..b]), out var code)) return false;
-        marker = new Marker(seq, code, Encoding.UTF8.GetString(body[(b + 1)..]));
+        var kind = MarkerKind.End;
+        var seqText = body[..a];
+        if (seqText.Length > 0 && (seqText[0] == (byte)'S' || seqText[0] == (byte)'P'))
+        {
+            kind = seqText[0] == (byte)'S' ? MarkerKind.Start : MarkerKind.Prompt;
+            seqText = seqText[1..];
+        }
+        long seq = 0;
+        if (!(kind == MarkerKind.Prompt && seqText.Length == 0)
+            && !long.TryParse(Encoding.ASCII.GetString(seqText), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out seq)) return false;
+        if (!int.TryParse(Encoding.ASCII.GetString(body[(a + 1)..b]), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var code)) return false;
+        if (kind == MarkerKind.End && seq == -1)
+        {
+            kind = MarkerKind.Prompt;
+        }
+        marker = new Marker(seq, code, Encoding.UTF8.GetString(body[(b + 1)..]), kind);
         return true;
     }
 }

@@ -451,6 +451,31 @@ internal static unsafe partial class Native
     [DllImport("libc", SetLastError = true)] private static extern int poll(int* fds, nuint nfds, int timeout);
     [DllImport("libc", SetLastError = true)] private static extern int waitid(int idtype, int id, byte* infop, int options);
 
+    [DllImport("libc", SetLastError = true)] private static extern int rename(byte* from, byte* to);
+
+    /// <summary>rename(2): atomically puts <paramref name="from"/> (a file, or a symlink itself, never followed) in place of <paramref name="to"/>.</summary>
+    public static void Rename(string from, string to)
+    {
+        fixed (byte* f = NullTerminated(from))
+        fixed (byte* t = NullTerminated(to))
+        {
+            if (rename(f, t) != 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                throw new IOException($"rename to '{to}' failed (errno {errno})", errno);
+            }
+        }
+    }
+
+    /// <summary>True when <paramref name="fd"/> has something to read right now (poll with no wait).</summary>
+    public static bool HasInput(int fd)
+    {
+        int* fds = stackalloc int[2];
+        fds[0] = fd;
+        fds[1] = POLLIN;
+        return poll(fds, 1, 0) > 0 && ((fds[1] >> 16) & POLLIN) != 0;
+    }
+
     /// <summary>
     /// Blocks until <paramref name="fd"/> is readable (or hung up) or <paramref name="wake"/> is;
     /// true for <paramref name="fd"/>, false when woken (or on an error other than EINTR).

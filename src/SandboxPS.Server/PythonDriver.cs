@@ -9,7 +9,7 @@ namespace SandboxPS.Server;
 internal static class PythonDriver
 {
     public const string Source = """
-import sys, os, ast, traceback
+import sys, os, ast, traceback, signal
 def _sbx_main():
     nonce = sys.argv[1]
     sys.argv[:] = ['']
@@ -49,6 +49,16 @@ def _sbx_main():
         while tb is not None and tb.tb_frame.f_code.co_filename == '<string>':
             tb = tb.tb_next
         return tb
+    # Ctrl-C (SIGINT) raises KeyboardInterrupt only while user code runs (state[0] == 1, from just
+    # before the start marker to the end of the run, inside the try below): in the driver's own code
+    # (reading the next request, printing a marker) it is ignored, so no instant of a timeout or
+    # interrupt can cut a request in half or end the driver. One KeyboardInterrupt per run at most.
+    state = [0]
+    def on_int(signum, frame):
+        if state[0] == 1:
+            state[0] = 0
+            raise KeyboardInterrupt
+    signal.signal(signal.SIGINT, on_int)
     mark(0, 0)
     while True:
         try:
@@ -56,10 +66,10 @@ def _sbx_main():
             code = read_exact(n).decode('utf-8', 'replace')
         except EOFError:
             return
-        except KeyboardInterrupt:
-            continue
         rc = 0
         try:
+            state[0] = 1
+            os.write(1, ('\x1eSBX%s:S%d:0:\x1e' % (nonce, seq)).encode('ascii'))
             tree = ast.parse(code, '<sandbox>', 'exec')
             last = None
             if tree.body and isinstance(tree.body[-1], ast.Expr):
@@ -69,7 +79,9 @@ def _sbx_main():
                 value = eval(compile(last, '<sandbox>', 'eval'), ns)
                 if value is not None:
                     print(repr(value))
+            state[0] = 0
         except SystemExit as e:
+            state[0] = 0
             c = e.code
             rc = c if isinstance(c, int) else (0 if c is None else 1)
             if not isinstance(c, (int, type(None))):
@@ -82,15 +94,18 @@ def _sbx_main():
                     pass
             os._exit(rc)
         except KeyboardInterrupt as e:
+            state[0] = 0
             traceback.print_exception(type(e), e, user_tb(e.__traceback__))
             rc = 130
         except BaseException as e:
+            state[0] = 0
             traceback.print_exception(type(e), e, user_tb(e.__traceback__))
             rc = 1
-        try:
-            mark(seq, rc)
-        except KeyboardInterrupt:
-            mark(seq, 130)
+        state[0] = 0
+        if signal.getsignal(signal.SIGINT) is not on_int:
+            # User code replaced the handler: the driver's own code must stay safe from Ctrl-C.
+            signal.signal(signal.SIGINT, on_int)
+        mark(seq, rc)
 _sbx_main()
 """;
 }

@@ -16,10 +16,11 @@ internal sealed class RequestIdStore
     public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(10);
     private long _storedBytes;
 
-    private sealed class Entry(string id, string route)
+    private sealed class Entry(string id, string route, string body)
     {
         public string Id { get; } = id;
         public string Route { get; } = route;
+        public string Body { get; } = body;
         public Reply? Reply { get; set; }
         public DateTimeOffset StoredAt { get; set; } = DateTimeOffset.UtcNow;
     }
@@ -30,8 +31,12 @@ internal sealed class RequestIdStore
     public static bool IsValidId(string id) =>
         id.Length is >= 1 and <= 128 && id.All(c => c is > ' ' and < (char)127);
 
-    /// <summary>Null when the call should run (it is now in flight); else the stored answer to replay.</summary>
-    public Reply? Begin(string id, string route)
+    /// <summary>
+    /// Null when the call should run (it is now in flight); else the stored answer to replay.
+    /// <paramref name="body"/> is the request body's fingerprint: the same id with another route or
+    /// body is a different request, refused with 422 RequestIdReused (it would otherwise be skipped).
+    /// </summary>
+    public Reply? Begin(string id, string route, string body = "")
     {
         lock (_map)
         {
@@ -41,7 +46,13 @@ internal sealed class RequestIdStore
                 var e = node.Value;
                 if (e.Route != route)
                 {
-                    throw ApiException.BadRequest($"X-Request-Id '{id}' was already used for '{e.Route}'; use a new id for a new request.");
+                    throw new ApiException(422, ErrorIds.RequestIdReused,
+                        $"X-Request-Id '{id}' was already used for '{e.Route}'; use a new id for a new request.");
+                }
+                if (e.Body != body)
+                {
+                    throw new ApiException(422, ErrorIds.RequestIdReused,
+                        $"X-Request-Id '{id}' was already used for a request with a different body; a retry must send the same body, a new request needs a new id.");
                 }
                 if (e.Reply is null)
                 {
@@ -52,7 +63,7 @@ internal sealed class RequestIdStore
                 _lru.AddFirst(node);
                 return e.Reply;
             }
-            var added = _lru.AddFirst(new Entry(id, route));
+            var added = _lru.AddFirst(new Entry(id, route, body));
             _map[id] = added;
             while (_map.Count > Capacity && _lru.Last is { } last)
             {

@@ -14,7 +14,6 @@ namespace SandboxPS.Server;
 /// </summary>
 internal static class Router
 {
-    private const long JsonBodyLimit = 64L * 1024 * 1024;
     private static readonly byte[] NewLine = "\n"u8.ToArray();
 
     public static async Task HandleAsync(HttpContext ctx, ServerState state)
@@ -23,6 +22,7 @@ internal static class Router
         Interlocked.Increment(ref state.ActiveRequests);
         var request = ctx.Request;
         string? requestId = null;
+        bool largeBody = false;
         try
         {
             var path = request.Path.Value ?? "/";
@@ -39,6 +39,15 @@ internal static class Router
                     "Missing or wrong bearer token: send 'Authorization: Bearer <token>' with the sandbox's token.");
             }
             var route = Match(path, request.Method);
+            string fingerprint = "";
+            if (route.JsonBody)
+            {
+                // RequestBody enforces JsonLimit itself (Kestrel's limit is off: it reads an oversized body away, so the 413 arrives).
+                // Read whole (bounded) before anything runs: a retry is told from a different request by its body.
+                var body = await RequestBody.ReadJsonAsync(ctx);
+                largeBody = body.Length >= RequestBody.LargeBody;
+                fingerprint = RequestBody.Fingerprint(body);
+            }
             if (route.Storable && request.Headers.TryGetValue(ProtocolConstants.RequestIdHeader, out var rid) && rid.Count > 0)
             {
                 var id = rid[0]!;
@@ -46,7 +55,7 @@ internal static class Router
                 {
                     throw ApiException.BadRequest($"{ProtocolConstants.RequestIdHeader} must be 1-128 visible ASCII characters.");
                 }
-                var replay = state.Requests.Begin(id, request.Method + " " + path + request.QueryString);
+                var replay = state.Requests.Begin(id, request.Method + " " + path + request.QueryString, fingerprint);
                 if (replay is not null)
                 {
                     ctx.Response.Headers["X-Replayed"] = "true";
@@ -54,10 +63,6 @@ internal static class Router
                     return;
                 }
                 requestId = id;
-            }
-            if (route.JsonBody && ctx.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-            {
-                limit.MaxRequestBodySize = JsonBodyLimit;
             }
             Reply reply;
             try
@@ -120,6 +125,10 @@ internal static class Router
             }
             Interlocked.Decrement(ref state.ActiveRequests);
             state.Touch();
+            if (largeBody)
+            {
+                RequestBody.GiveBackMemorySoon();
+            }
         }
     }
 
@@ -375,14 +384,15 @@ internal static class Router
     {
         var request = await Api.ReadJsonAsync(ctx.Request, ProtocolJsonContext.Default.ExecRequest);
         bool stream = Api.QueryBool(ctx.Request, "stream", false);
+        request = ExecRunner.Normalize(state, request);
         var process = ExecRunner.Start(state, request);
         if (!stream)
         {
-            var result = await ExecRunner.RunAsync(process, request, null);
+            var result = await ExecRunner.RunAsync(process, request, null, ctx.RequestAborted);
             return Reply.Json(result, ProtocolJsonContext.Default.ExecResult);
         }
         var events = Channel.CreateBounded<StreamEvent>(new BoundedChannelOptions(256) { SingleReader = true });
-        var running = ExecRunner.RunAsync(process, request, events.Writer);
+        var running = ExecRunner.RunAsync(process, request, events.Writer, ctx.RequestAborted);
         _ = running.ContinueWith(_ => events.Writer.TryComplete(), TaskScheduler.Default);
         var response = ctx.Response;
         response.StatusCode = 200;

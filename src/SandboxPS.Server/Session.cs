@@ -208,7 +208,12 @@ internal sealed class Session : IDisposable
             // is ignored; after Ctrl-C threw bash out of a command (the rest of the trigger line, marker
             // included, is dropped) it ends the interrupted run. No recovery line is typed, which a
             // command still reading the terminal (cat, read) could take as its input.
-            sb.Append("__sbx_p() { builtin printf '\\036SBX%s:-1:%s:%s\\036' '").Append(nonce).Append("' \"$?\" \"$PWD\"; PS1=''; PS2=''; PS0=''; }; PROMPT_COMMAND=__sbx_p; ");
+            // The prompt marker names the last command bash started (__sbx_q), so a stale one (a Ctrl-C
+            // that reached bash idle) never ends a later run.
+            sb.Append("__sbx_q=0; __sbx_p() { builtin printf '\\036SBX%s:P%s:%s:%s\\036' '").Append(nonce).Append("' \"$__sbx_q\" \"$?\" \"$PWD\"; PS1=''; PS2=''; PS0=''; }; PROMPT_COMMAND=__sbx_p; ");
+            // The start marker: the command has been read whole from fd 3 and runs now. Only after it may
+            // a Ctrl-C be sent (before, it would cut the hand-over and leave the command in the pipe).
+            sb.Append("__sbx_g() { builtin printf '\\036SBX%s:S%s:0:\\036' '").Append(nonce).Append("' \"$__sbx_q\"; }; ");
             // The marker also clears whatever prompt the command set (venv's activate, PROMPT_COMMAND):
             // the shell prints it after the marker, where it would land in the next call's output.
             // Job control stays off (also when a command turned it on): with it, bash prints
@@ -231,10 +236,12 @@ internal sealed class Session : IDisposable
         // shell fell out of its loop.
         sb.Append("__sbx_p=\"$(printf '\\036')SBX").Append(nonce).Append(":-1:0:$(printf '\\036')\"; __sbx_q=0; PS1=$__sbx_p; PS2=''; ");
         sb.Append("__sbx_m() { set +m; PS1=$__sbx_p; PS2=''; printf '\\036SBX%s:%s:%s:%s\\036' '").Append(nonce).Append("' \"$1\" \"$2\" \"$PWD\"; }; ");
+        // The start marker (see bash above): printed once the command has been read whole.
+        sb.Append("__sbx_g() { printf '\\036SBX%s:S%s:0:\\036' '").Append(nonce).Append("' \"$__sbx_q\"; }; ");
         // The first marker's code tells whether `read -d ''` works (1 = EOF: ash) or not (dash: head -c).
         sb.Append("IFS= read -r -d '' __sbx_c </dev/null 2>/dev/null; __sbx_r=$?; ");
-        sb.Append("if [ \"$__sbx_r\" = 1 ]; then __sbx_x() { IFS= read -r -d '' __sbx_c <&3; eval \"$__sbx_c\" 3<&-; }; ");
-        sb.Append("else __sbx_x() { __sbx_c=$(head -c \"$__sbx_n\" <&3); __sbx_c=${__sbx_c%x}; eval \"$__sbx_c\" 3<&-; }; fi; ");
+        sb.Append("if [ \"$__sbx_r\" = 1 ]; then __sbx_x() { IFS= read -r -d '' __sbx_c <&3; __sbx_g; eval \"$__sbx_c\" 3<&-; }; ");
+        sb.Append("else __sbx_x() { __sbx_c=$(head -c \"$__sbx_n\" <&3); __sbx_c=${__sbx_c%x}; __sbx_g; eval \"$__sbx_c\" 3<&-; }; fi; ");
         // The command runs in a function called from the loop's function. A `return` in it ends only
         // that function; a `continue` that reaches the loop (busybox) skips the marker, so the next
         // round prints it first; a `break` ends the loop, and the prompt marker brings it back.
@@ -269,6 +276,7 @@ internal sealed class Session : IDisposable
                         n = 0;
                         return true;
                     }
+                    _readInFlight = true;
                     fixed (byte* p = buffer)
                     {
                         n = Native.read(fd, p, buffer.Length);
@@ -282,15 +290,18 @@ internal sealed class Session : IDisposable
                 }
                 if (n < 0 && errno == Native.EINTR)
                 {
+                    _readInFlight = false;
                     continue;
                 }
                 if (n <= 0)
                 {
+                    _readInFlight = false;
                     break;
                 }
                 lock (_gate)
                 {
                     _scanner.Feed(buffer.AsSpan(0, (int)n), OnOutput, OnMarker);
+                    _readInFlight = false;
                 }
                 // Streaming happens outside the lock: a slow client slows the command, not the session.
                 while (_toStream.TryDequeue(out var item))
@@ -359,6 +370,8 @@ internal sealed class Session : IDisposable
     // Touched only on the reader thread: chunks to stream after the lock is released (null = end of stream).
     private readonly Queue<(Run Run, byte[]? Chunk)> _toStream = new();
     private Thread? _readerThread;
+    // Set by the reader from "the terminal is readable" until what it read has been scanned (under _gate).
+    private volatile bool _readInFlight;
 
     // Called under _gate.
     private void OnOutput(ReadOnlySpan<byte> data)
@@ -372,16 +385,28 @@ internal sealed class Session : IDisposable
     // Called under _gate.
     private void OnMarker(MarkerScanner.Marker marker)
     {
-        if (marker.Seq == PromptSeq && _mode == ShellMode.Bash)
+        if (marker.Kind == MarkerScanner.MarkerKind.Start)
         {
-            // bash is at its prompt: the end of an interrupted run; otherwise it follows a marker.
-            if (_run is { Escalating: true } interrupted)
+            // The process has the whole command and runs it now: from here on its output is the run's,
+            // and a Ctrl-C can no longer cut the hand-over.
+            if (_run is { } starting && marker.Seq == starting.CommandSeq)
             {
-                interrupted.Complete(this, marker.ExitCode, marker.Cwd);
+                starting.MarkStarted();
             }
             return;
         }
-        if (marker.Seq == PromptSeq)
+        if (marker.Kind == MarkerScanner.MarkerKind.Prompt && _mode == ShellMode.Bash)
+        {
+            // bash is at its prompt. After a marker that is the normal course; for the command it
+            // started last and that has not ended, it means bash abandoned the command line (Ctrl-C, a
+            // signal the command sent its shell): the run ends. A stale one (older seq) is ignored.
+            if (_run is { IsStarted: true } abandoned && marker.Seq == abandoned.CommandSeq)
+            {
+                abandoned.Complete(this, marker.ExitCode, marker.Cwd);
+            }
+            return;
+        }
+        if (marker.Kind == MarkerScanner.MarkerKind.Prompt)
         {
             // A loop shell is at its prompt: an error in a special builtin (a syntax error in eval),
             // Ctrl-C, or a `break` out of its loop threw it there. Finish the command it was running
@@ -413,8 +438,6 @@ internal sealed class Session : IDisposable
         }
     }
 
-    /// <summary>The sequence number a loop shell's prompt (PS1) carries.</summary>
-    private const long PromptSeq = -1;
     // Touched on the reader thread only (under _gate): prompts seen since the last marker.
     private int _promptsInARow;
     // A re-entry line is on its way to a loop shell at its prompt: flushing the terminal's input would drop it.
@@ -441,14 +464,8 @@ internal sealed class Session : IDisposable
         {
             throw ApiException.BadRequest("The command must not contain NUL characters.");
         }
-        if (request.TimeoutSeconds is <= 0 or > 1e7)
-        {
-            throw ApiException.BadRequest($"timeoutSeconds must be > 0; got {request.TimeoutSeconds}.");
-        }
-        if (request.MaxOutputBytes is < 0)
-        {
-            throw ApiException.BadRequest($"maxOutputBytes must be ≥ 0; got {request.MaxOutputBytes}.");
-        }
+        ApiException.CheckTimeout(request.TimeoutSeconds);
+        ApiException.CheckMaxOutput(request.MaxOutputBytes);
         Run run;
         lock (_gate)
         {
@@ -534,7 +551,7 @@ internal sealed class Session : IDisposable
                 // The command runs with fd 3 (and the here-string's fd) closed: it and its background
                 // jobs cannot read the command pipe, and an `exec 3>...` in it cannot replace it.
                 var run1 = _bashSource ? "builtin . /dev/fd/250 250<<<'builtin eval \"$__sbx_c\" 3<&- 250<&-'" : "builtin eval \"$__sbx_c\" 3<&-";
-                var trigger = string.Create(CultureInfo.InvariantCulture, $"{read}; {run1}; __sbx_m {run.CommandSeq} $?\n");
+                var trigger = string.Create(CultureInfo.InvariantCulture, $"__sbx_q={run.CommandSeq}; {read}; __sbx_g; {run1}; __sbx_m {run.CommandSeq} $?\n");
                 if (!WriteTerminal(Encoding.ASCII.GetBytes(trigger)))
                 {
                     return false;
@@ -554,8 +571,7 @@ internal sealed class Session : IDisposable
         var done = await Task.WhenAny(run.Completion, Task.Delay(timeout));
         if (done != run.Completion)
         {
-            run.TimedOut = true;
-            await EscalateAsync(run);
+            await EscalateAsync(run, timedOut: true);
         }
     }
 
@@ -567,11 +583,13 @@ internal sealed class Session : IDisposable
         {
             run = _run ?? throw new ApiException(409, ErrorIds.SessionIdle, $"Session '{Id}' is not running a command.");
         }
-        run.Interrupted = true;
-        _ = EscalateAsync(run);
+        _ = EscalateAsync(run, timedOut: false);
     }
 
-    private async Task EscalateAsync(Run run)
+    /// <summary>How long a timeout or interrupt waits for the process to take the command (its start marker).</summary>
+    private static readonly TimeSpan HandOverLimit = TimeSpan.FromSeconds(10);
+
+    private async Task EscalateAsync(Run run, bool timedOut)
     {
         lock (_gate)
         {
@@ -581,26 +599,28 @@ internal sealed class Session : IDisposable
             }
             run.Escalating = true;
         }
-        // The command must be with the shell before the Ctrl-C follows it.
-        await Task.WhenAny(run.Sent, Task.Delay(Grace));
-        if (run.Completion.IsCompleted)
+        // A Ctrl-C is sent only once the process has taken the whole command (start marker): earlier
+        // it would cut the hand-over (part of the command left in the pipe for the next run, the
+        // trigger line dropped) and desync the session for good. The command then starts and is
+        // interrupted at once. A process that does not take it in time is not ours to trust: it ends.
+        if (!await Completes(run.Started, run, HandOverLimit))
+        {
+            if (!run.Completion.IsCompleted)
+            {
+                MarkEscalation(run, timedOut);
+                KillProcesses();
+                if (!await Completes(run, Grace))
+                {
+                    run.Complete(this, 137, null);
+                }
+            }
+            return;
+        }
+        if (!await SendCtrlCAsync(run, timedOut))
         {
             // It ended meanwhile: a Ctrl-C now would hit the idle shell or the next command.
             return;
         }
-        // A shell thrown back to its prompt by the Ctrl-C shows its prompt marker: bash's ends the
-        // run, a loop shell's brings it back into its loop (OnMarker).
-        // The terminal does not flush on Ctrl-C (NOFLSH keeps the output we have not read yet), so
-        // drop unread input here: the shell must not run it as a command once it is back.
-        FlushInput();
-        // Ctrl-C as the terminal would send it (SIGINT to its foreground group), but synchronously.
-        int fg = -1;
-        _master.Use(fd =>
-        {
-            fg = Native.tcgetpgrp(fd);
-            return true;
-        });
-        Native.kill(fg > 0 ? -fg : -Pid, Native.SIGINT);
         if (await Completes(run, Grace))
         {
             return;
@@ -609,9 +629,17 @@ internal sealed class Session : IDisposable
         {
             // No job control, so no process group of its own: kill what the command started (the
             // shell's descendants but for the background jobs that were there before it).
-            foreach (var pid in ProcessTable.Descendants(Pid, run.ChildrenAtStart))
+            lock (_gate)
             {
-                Native.kill(pid, Native.SIGKILL);
+                // Under the lock, as the Ctrl-C: once the run has ended, these could be the next command's.
+                if (run.Completion.IsCompleted || !ReferenceEquals(_run, run))
+                {
+                    return;
+                }
+                foreach (var pid in ProcessTable.Descendants(Pid, run.ChildrenAtStart))
+                {
+                    Native.kill(pid, Native.SIGKILL);
+                }
             }
             if (await Completes(run, Grace))
             {
@@ -629,6 +657,74 @@ internal sealed class Session : IDisposable
 
     private static async Task<bool> Completes(Run run, TimeSpan within) =>
         await Task.WhenAny(run.Completion, Task.Delay(within)) == run.Completion;
+
+    /// <summary>True when <paramref name="task"/> completed within the limit (false also when the run ended first).</summary>
+    private static async Task<bool> Completes(Task task, Run run, TimeSpan within)
+    {
+        await Task.WhenAny(task, run.Completion, Task.Delay(within));
+        return task.IsCompleted && !run.Completion.IsCompleted;
+    }
+
+    private static void MarkEscalation(Run run, bool timedOut)
+    {
+        if (timedOut)
+        {
+            run.TimedOut = true;
+        }
+        else
+        {
+            run.Interrupted = true;
+        }
+    }
+
+    /// <summary>
+    /// Ctrl-C to the running command, unless it has ended: the check and the signal happen under the
+    /// session's lock, so the next command (which needs this run ended) cannot have been sent yet. A
+    /// marker still on its way (unread on the terminal, or read and not yet scanned) counts as ended:
+    /// the signal waits until the reader has caught up (bounded: a command printing without pause keeps
+    /// the terminal readable).
+    /// </summary>
+    private async Task<bool> SendCtrlCAsync(Run run, bool timedOut)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            lock (_gate)
+            {
+                if (run.Completion.IsCompleted || !ReferenceEquals(_run, run))
+                {
+                    return false;
+                }
+                bool pending = _readInFlight;
+                if (!pending)
+                {
+                    _master.Use(fd =>
+                    {
+                        pending = Native.HasInput(fd);
+                        return true;
+                    });
+                }
+                if (!pending || attempt >= 20)
+                {
+                    MarkEscalation(run, timedOut);
+                    // A shell thrown back to its prompt by the Ctrl-C shows its prompt marker: bash's ends
+                    // the run, a loop shell's brings it back into its loop (OnMarker).
+                    // The terminal does not flush on Ctrl-C (NOFLSH keeps the output we have not read
+                    // yet), so drop unread input here: the shell must not run it as a command once back.
+                    FlushInput();
+                    // Ctrl-C as the terminal would send it (SIGINT to its foreground group), but synchronously.
+                    int fg = -1;
+                    _master.Use(fd =>
+                    {
+                        fg = Native.tcgetpgrp(fd);
+                        return true;
+                    });
+                    Native.kill(fg > 0 ? -fg : -Pid, Native.SIGINT);
+                    return true;
+                }
+            }
+            await Task.Delay(2);
+        }
+    }
 
     /// <summary>Text to the running command's input (the terminal); eof sends Ctrl-D.</summary>
     public void SendInput(InputRequest request)
@@ -736,14 +832,27 @@ internal sealed class Session : IDisposable
         public bool TimedOut { get; set; }
         public bool Interrupted { get; set; }
         public bool Escalating { get; set; }
+        private readonly TaskCompletionSource _startedTcs = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>The process printed the start marker: it has read the whole command and runs it.</summary>
+        public bool IsStarted { get; private set; }
+        public Task Started => _startedTcs.Task;
+
+        // Called under the session's lock.
+        public void MarkStarted()
+        {
+            IsStarted = true;
+            _startedTcs.TrySetResult();
+        }
         public Task<RunResult> Completion => _done.Task;
         public ChannelReader<byte[]>? Stream => _stream?.Reader;
 
         /// <summary>Captures output (under the session's lock); true when it should also be streamed.</summary>
         public bool Output(ReadOnlySpan<byte> data)
         {
-            if (_done.Task.IsCompleted)
+            if (_done.Task.IsCompleted || !IsStarted)
             {
+                // Before the start marker it is not this command's output (what the shell printed
+                // between commands, a background job's text while idle).
                 return false;
             }
             _capture.Append(data);

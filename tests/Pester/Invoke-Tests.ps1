@@ -43,6 +43,8 @@ $config.Run.Path = $PSScriptRoot
 $config.Run.PassThru = $true
 $config.Run.Exit = $false
 $config.Output.Verbosity = 'Detailed'
+# Plain text in logs (CI, scripts/test.sh's tee); colours only on a terminal.
+if ([Console]::IsOutputRedirected -or $env:CI) { $config.Output.RenderMode = 'Plaintext' }
 if ($Tag) { $config.Filter.Tag = @($Tag -split ',' | ForEach-Object Trim | Where-Object { $_ }) }
 if ($ExcludeTag) { $config.Filter.ExcludeTag = @($ExcludeTag -split ',' | ForEach-Object Trim | Where-Object { $_ }) }
 if ($ResultPath) {
@@ -61,4 +63,5 @@ finally {
 }
 $failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
 Write-Host "Pester: $($result.PassedCount) passed, $failed failed, $($result.SkippedCount) skipped"
-exit $failed
+# 0 or 1: an exit code is a byte, and 256 failures must not read as success.
+exit ([int]($failed -gt 0))

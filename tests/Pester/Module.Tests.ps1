@@ -73,7 +73,8 @@ Describe 'SandboxPS module' -Tag 'Unit' {
                 Import-Module -Name $using:path -ErrorAction Stop
                 (Get-Command -Module SandboxPS -CommandType Cmdlet).Count
             }
-            $counts | Should -Be @($Manifest.CmdletsToExport.Count) * 3
+            # Parenthesised: unparenthesised, "* 3" would be two more positional arguments of Should.
+            $counts | Should -Be (@($Manifest.CmdletsToExport.Count) * 3)
         }
     }
 
@@ -99,7 +100,12 @@ Describe 'SandboxPS module' -Tag 'Unit' {
 
         It 'describes every parameter' {
             $common = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters
-            foreach ($name in $command.Parameters.Keys | Where-Object { $_ -notin $common }) {
+            # DontShow parameters (Remove-Sandbox -Session, which only catches sessions piped by mistake)
+            # are hidden from syntax, completion and help on purpose.
+            $shown = $command.Parameters.Values | Where-Object {
+                $_.Name -notin $common -and @($_.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] -and -not $_.DontShow }).Count -gt 0
+            }
+            foreach ($name in $shown.Name) {
                 $parameterHelp = $help.Parameters.Parameter | Where-Object Name -EQ $name
                 ($parameterHelp.Description | Out-String).Trim() | Should -Not -BeNullOrEmpty -Because "-$name needs help text"
             }

@@ -75,7 +75,13 @@ function Invoke-AndStop {
     )
     $ps = [powershell]::Create()
     try {
-        $null = $ps.AddScript("Import-Module -Name '$($script:ManifestPath)' -ErrorAction Stop").AddStatement()
+        # The import runs as a pipeline of its own: with both in one PowerShell object (AddStatement),
+        # PowerShell itself records a PipelineStopped error for the stopped statement (Start-Sleep too),
+        # which is not what a user's Ctrl+C at the prompt shows.
+        $null = $ps.AddScript("Import-Module -Name '$($script:ManifestPath)' -ErrorAction Stop").Invoke()
+        if ($ps.HadErrors) { throw "Import-Module failed in the stop runspace: $($ps.Streams.Error | Select-Object -First 1)" }
+        $ps.Commands.Clear()
+        $ps.Streams.ClearStreams()
         $null = $ps.AddScript($ScriptBlock.ToString())
         foreach ($argument in $ArgumentList) { $null = $ps.AddArgument($argument) }
         $async = $ps.BeginInvoke()

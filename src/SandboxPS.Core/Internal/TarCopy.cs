@@ -5,9 +5,10 @@ using SandboxPS.Protocol;
 namespace SandboxPS.Core.Internal;
 
 /// <summary>
-/// File and directory copies in and out of a sandbox as tar streams (System.Formats.Tar). The upload
-/// writes the tar straight into the request body as it walks the tree; the download extracts entries as
-/// they arrive. Nothing is staged in a temp file or buffered whole.
+/// File and directory copies in and out of a sandbox as tar streams (System.Formats.Tar). The upload writes
+/// the tar straight into the request body as it walks the tree (the tree exactly: links are sent as links,
+/// never followed). The download is extracted by <see cref="ArchiveExtractor"/>, which treats the archive as
+/// hostile and puts the result in place only once all of it arrived and passed.
 /// </summary>
 internal static class TarCopy
 {
@@ -16,15 +17,31 @@ internal static class TarCopy
         ArgumentException.ThrowIfNullOrEmpty(localPath);
         ArgumentException.ThrowIfNullOrEmpty(remotePath);
         var source = Path.GetFullPath(localPath);
-        var sourceInfo = new FileInfo(source);
-        bool isDirectory = Directory.Exists(source);
-        if (!isDirectory && !sourceInfo.Exists)
+        if (source.Length > 1)
+        {
+            source = Path.TrimEndingDirectorySeparator(source);
+        }
+        var kind = HostFileSystem.KindOf(source);
+        if (kind == HostFileSystem.Kind.Missing)
         {
             throw new SandboxException(SandboxErrorKind.NotFound, SandboxErrorIds.LocalPathNotFound,
                 $"The local path '{localPath}' does not exist.", localPath);
         }
+        // The path the user names is followed when it is a link (its content is what they mean, as `cp -H`);
+        // links inside the tree are sent as links. A dangling link is sent as the link.
+        var packFrom = source;
+        if (kind == HostFileSystem.Kind.Symlink && ResolveFinal(source) is { } resolved)
+        {
+            packFrom = resolved;
+            kind = HostFileSystem.KindOf(resolved);
+        }
+        if (kind == HostFileSystem.Kind.File && !HostFileSystem.IsRegularFile(packFrom))
+        {
+            throw new SandboxException(SandboxErrorKind.InvalidArgument, SandboxErrorIds.LocalPathNotFound,
+                $"The local path '{localPath}' is a FIFO, socket or device; a copy carries files, directories and symbolic links.", localPath);
+        }
 
-        var sourceName = Path.GetFileName(source.TrimEnd('/'));
+        var sourceName = Path.GetFileName(source);
         string destinationDirectory;
         string rootName;
         if (await IsRemoteDirectoryAsync(client, remotePath, ct).ConfigureAwait(false))
@@ -38,16 +55,37 @@ internal static class TarCopy
             int slash = trimmed.LastIndexOf('/');
             destinationDirectory = slash < 0 ? "." : slash == 0 ? "/" : trimmed[..slash];
             rootName = slash < 0 ? trimmed : trimmed[(slash + 1)..];
-            if (rootName is "" or "." or "..")
-            {
-                throw new SandboxException(SandboxErrorKind.InvalidArgument, ErrorIds.InvalidPath,
-                    $"'{remotePath}' cannot be a copy destination; name a directory or a new path.", remotePath);
-            }
+        }
+        if (rootName is "" or "." or "..")
+        {
+            throw new SandboxException(SandboxErrorKind.InvalidArgument, ErrorIds.InvalidPath,
+                $"'{remotePath}' cannot be a copy destination for '{localPath}'; name a directory or a new path.", remotePath);
         }
 
-        using var content = new TarContent(source, rootName, isDirectory);
-        return await client.SendProducedBodyAsync(HttpMethod.Put, "v1/archive?path=" + Uri.EscapeDataString(destinationDirectory),
-                                                  content, "copy to sandbox", remotePath, ct).ConfigureAwait(false);
+        using var content = new TarContent(packFrom, rootName, kind);
+        try
+        {
+            return await client.SendProducedBodyAsync(HttpMethod.Put, "v1/archive?path=" + Uri.EscapeDataString(destinationDirectory),
+                                                      content, "copy to sandbox", remotePath, ct).ConfigureAwait(false);
+        }
+        catch (Exception) when (content.Failure is { } failure)
+        {
+            // The request failed because reading the local tree did: that is the error to report.
+            throw failure;
+        }
+    }
+
+    private static string? ResolveFinal(string link)
+    {
+        try
+        {
+            var target = File.ResolveLinkTarget(link, returnFinalTarget: true);
+            return target is { Exists: true } ? target.FullName : null;
+        }
+        catch (IOException)
+        {
+            return null;   // a loop: sent as the link it is
+        }
     }
 
     private static async Task<bool> IsRemoteDirectoryAsync(SandboxClient client, string remotePath, CancellationToken ct)
@@ -63,211 +101,141 @@ internal static class TarCopy
         }
     }
 
-    /// <summary>Extracts the sandbox's tar of <paramref name="remotePath"/>; returns the number of entries written.</summary>
+    /// <summary>Copies the sandbox item <paramref name="remotePath"/> to <paramref name="localPath"/>; returns the number of entries written.</summary>
     public static async Task<int> CopyFromSandboxAsync(SandboxClient client, string remotePath, string localPath, CancellationToken ct)
     {
         ArgumentException.ThrowIfNullOrEmpty(remotePath);
         ArgumentException.ThrowIfNullOrEmpty(localPath);
-        await using var tarStream = await client.DownloadArchiveAsync(remotePath, ct).ConfigureAwait(false);
-        return await ExtractAsync(tarStream, remotePath, localPath, ct).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// Extracts a tar of the sandbox item <paramref name="remotePath"/> to <paramref name="localPath"/> (inside it
-    /// when it is an existing directory). Refuses absolute names, '..' escapes and writes through symlinks.
-    /// </summary>
-    public static async Task<int> ExtractAsync(Stream tarStream, string remotePath, string localPath, CancellationToken ct)
-    {
-        var remoteBase = Path.GetFileName(remotePath.TrimEnd('/'));
-        var local = Path.GetFullPath(localPath);
-        var targetRoot = Directory.Exists(local) && remoteBase is not ("" or "." or "..") ? Path.Combine(local, remoteBase) : local;
-        targetRoot = Path.TrimEndingDirectorySeparator(targetRoot);
-        using var reader = new TarReader(tarStream, leaveOpen: true);
-        bool? rooted = null;
-        int count = 0;
-        var directoryModes = new List<(string Path, UnixFileMode Mode)>();
-        try
+        // The archive's layout depends on what the item is (a directory's archive holds its content, anything
+        // else's holds the one item), and an archive alone cannot tell "pkg" from a directory holding only "pkg".
+        var item = await client.StatAsync(remotePath, ct).ConfigureAwait(false);
+        if (item.Type is not ("directory" or "file" or "symlink"))
         {
-            while (await reader.GetNextEntryAsync(copyData: false, ct).ConfigureAwait(false) is { } entry)
-            {
-                var name = entry.Name.Replace('\\', '/');
-                while (name.StartsWith("./", StringComparison.Ordinal))
-                {
-                    name = name[2..];
-                }
-                name = name.TrimEnd('/');
-                if (name is "" or ".")
-                {
-                    name = "";
-                }
-                if (name.StartsWith('/'))
-                {
-                    throw Escaping(entry.Name, targetRoot);
-                }
-                // The server names entries after the item itself (dir/, dir/a.txt) like tar -C parent item;
-                // accept archives of the content (a.txt) too.
-                rooted ??= name == remoteBase || (remoteBase.Length > 0 && name.StartsWith(remoteBase + "/", StringComparison.Ordinal));
-                string relative;
-                if (!rooted.Value)
-                {
-                    relative = name;
-                }
-                else if (name == remoteBase)
-                {
-                    relative = "";
-                }
-                else if (name.StartsWith(remoteBase + "/", StringComparison.Ordinal))
-                {
-                    relative = name[(remoteBase.Length + 1)..];
-                }
-                else
-                {
-                    throw Escaping(entry.Name, targetRoot);
-                }
-                var path = relative.Length == 0 ? targetRoot : Path.GetFullPath(Path.Combine(targetRoot, relative));
-                if (path != targetRoot && !path.StartsWith(targetRoot + "/", StringComparison.Ordinal))
-                {
-                    throw Escaping(entry.Name, targetRoot);
-                }
-                EnsureNoLinkedAncestor(targetRoot, path, entry.Name);
-
-                switch (entry.EntryType)
-                {
-                    case TarEntryType.Directory:
-                        RemoveIfLink(path);
-                        Directory.CreateDirectory(path);
-                        directoryModes.Add((path, entry.Mode));
-                        break;
-                    case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
-                        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                        RemoveIfLink(path);
-                        await entry.ExtractToFileAsync(path, overwrite: true, ct).ConfigureAwait(false);
-                        break;
-                    case TarEntryType.SymbolicLink:
-                        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                        DeleteAny(path);
-                        File.CreateSymbolicLink(path, entry.LinkName);
-                        break;
-                    case TarEntryType.HardLink:
-                        {
-                            var linkTarget = Path.GetFullPath(Path.Combine(targetRoot, rooted.Value && entry.LinkName.StartsWith(remoteBase + "/", StringComparison.Ordinal)
-                                ? entry.LinkName[(remoteBase.Length + 1)..] : entry.LinkName));
-                            if (!linkTarget.StartsWith(targetRoot + "/", StringComparison.Ordinal))
-                            {
-                                throw Escaping(entry.LinkName, targetRoot);
-                            }
-                            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                            DeleteAny(path);
-                            File.Copy(linkTarget, path);
-                            break;
-                        }
-                    default:
-                        continue; // devices, fifos, global headers: nothing to write
-                }
-                count++;
-            }
+            throw new SandboxException(SandboxErrorKind.InvalidArgument, ErrorIds.InvalidPath,
+                $"'{remotePath}' in the sandbox is a {item.Type}; a copy carries files, directories and symbolic links.", remotePath);
         }
-        catch (Exception ex) when (ex is InvalidDataException or FormatException)
+        bool isDirectory = item.Type == "directory";
+        UnixFileMode? rootMode = isDirectory && item.Mode > 0 ? (UnixFileMode)item.Mode : null;
+        var tar = await client.DownloadArchiveAsync(remotePath, ct).ConfigureAwait(false);
+        await using (tar.ConfigureAwait(false))
         {
-            throw new SandboxException(SandboxErrorKind.Internal, SandboxErrorIds.InvalidArchive,
-                $"The archive of '{remotePath}' from the sandbox is malformed: {ex.Message}", remotePath, ex);
-        }
-        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException && ex is not EndOfStreamException)
-        {
-            throw new SandboxException(SandboxErrorKind.InvalidArgument, SandboxErrorIds.LocalPathNotFound,
-                $"Could not write '{localPath}': {ex.Message}", localPath, ex);
-        }
-        // Directory modes last, so a read-only directory does not block writing its own content.
-        for (int i = directoryModes.Count - 1; i >= 0; i--)
-        {
-            if (!OperatingSystem.IsWindows() && directoryModes[i].Mode != 0)
-            {
-                File.SetUnixFileMode(directoryModes[i].Path, directoryModes[i].Mode | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.UserRead);
-            }
-        }
-        return count;
-    }
-
-    private static SandboxException Escaping(string entryName, string root) =>
-        new(SandboxErrorKind.InvalidArgument, SandboxErrorIds.InvalidArchive,
-            $"Refused archive entry '{entryName}': it would be written outside '{root}'.", entryName);
-
-    private static void EnsureNoLinkedAncestor(string root, string path, string entryName)
-    {
-        // A symlink written earlier in the same archive must not redirect later entries outside the root.
-        var parent = Path.GetDirectoryName(path);
-        while (parent is not null && parent.Length > root.Length && parent.StartsWith(root, StringComparison.Ordinal))
-        {
-            var info = new DirectoryInfo(parent);
-            if (info.Exists && info.LinkTarget is not null)
-            {
-                throw Escaping(entryName, root);
-            }
-            parent = Path.GetDirectoryName(parent);
+            return await ArchiveExtractor.ExtractAsync(tar, remotePath, isDirectory, localPath, rootMode, ct).ConfigureAwait(false);
         }
     }
 
-    private static void RemoveIfLink(string path)
-    {
-        var info = new FileInfo(path);
-        if (info.LinkTarget is not null)
-        {
-            info.Delete();
-        }
-    }
-
-    private static void DeleteAny(string path)
-    {
-        var info = new FileInfo(path);
-        if (info.LinkTarget is not null || info.Exists)
-        {
-            info.Delete();
-        }
-        else if (Directory.Exists(path))
-        {
-            Directory.Delete(path, recursive: true);
-        }
-    }
+    /// <summary>Extracts <paramref name="tarStream"/>, the archive of the sandbox item <paramref name="remotePath"/> (see <see cref="ArchiveExtractor"/>).</summary>
+    public static Task<int> ExtractAsync(Stream tarStream, string remotePath, bool remoteIsDirectory, string localPath, CancellationToken ct) =>
+        ArchiveExtractor.ExtractAsync(tarStream, remotePath, remoteIsDirectory, localPath, null, ct);
 
     /// <summary>Request content that writes a tar of a file or directory tree straight to the request stream.</summary>
     private sealed class TarContent : HttpContent
     {
         private readonly string _source;
         private readonly string _rootName;
-        private readonly bool _isDirectory;
+        private readonly HostFileSystem.Kind _kind;
 
-        public TarContent(string source, string rootName, bool isDirectory)
+        public TarContent(string source, string rootName, HostFileSystem.Kind kind)
         {
             _source = source;
             _rootName = rootName;
-            _isDirectory = isDirectory;
+            _kind = kind;
             Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(ProtocolConstants.TarMediaType);
         }
+
+        /// <summary>Set when reading the local tree failed (the request then fails too).</summary>
+        public SandboxException? Failure { get; private set; }
 
         protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
             SerializeToStreamAsync(stream, context, CancellationToken.None);
 
         protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
         {
-            await using var writer = new TarWriter(stream, TarEntryFormat.Pax, leaveOpen: true);
-            await writer.WriteEntryAsync(_source, _rootName, cancellationToken).ConfigureAwait(false);
-            if (_isDirectory)
+            var writer = new TarWriter(stream, TarEntryFormat.Pax, leaveOpen: true);
+            await using (writer.ConfigureAwait(false))
             {
-                await WriteTreeAsync(writer, _source, _rootName, cancellationToken).ConfigureAwait(false);
+                await WriteAsync(writer, _source, _rootName, _kind, cancellationToken).ConfigureAwait(false);
             }
         }
 
-        private static async Task WriteTreeAsync(TarWriter writer, string directory, string prefix, CancellationToken ct)
+        private async Task WriteAsync(TarWriter writer, string path, string name, HostFileSystem.Kind kind, CancellationToken ct)
         {
-            foreach (var info in new DirectoryInfo(directory).EnumerateFileSystemInfos().OrderBy(i => i.Name, StringComparer.Ordinal))
+            switch (kind)
             {
-                var entryName = prefix + "/" + info.Name;
-                await writer.WriteEntryAsync(info.FullName, entryName, ct).ConfigureAwait(false);
-                if (info is DirectoryInfo && info.LinkTarget is null)
-                {
-                    await WriteTreeAsync(writer, info.FullName, entryName, ct).ConfigureAwait(false);
-                }
+                case HostFileSystem.Kind.Symlink:
+                    {
+                        var target = Local(path, () => new FileInfo(path).LinkTarget);
+                        if (target is null)
+                        {
+                            return;   // gone meanwhile
+                        }
+                        await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.SymbolicLink, name)
+                        {
+                            LinkName = target,
+                            Mode = (UnixFileMode)0x1ff,
+                            ModificationTime = new DateTimeOffset(Local(path, () => new FileInfo(path).LastWriteTimeUtc), TimeSpan.Zero),
+                        }, ct).ConfigureAwait(false);
+                        return;
+                    }
+                case HostFileSystem.Kind.Directory:
+                    {
+                        var info = new DirectoryInfo(path);
+                        var children = Local(path, () => info.EnumerateFileSystemInfos().Select(i => i.Name).Order(StringComparer.Ordinal).ToList());
+                        await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.Directory, name + "/")
+                        {
+                            Mode = Local(path, () => HostFileSystem.IsUnix ? info.UnixFileMode : (UnixFileMode)0x1ed),
+                            ModificationTime = new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero),
+                        }, ct).ConfigureAwait(false);
+                        foreach (var child in children)
+                        {
+                            var childPath = Path.Combine(path, child);
+                            await WriteAsync(writer, childPath, name + "/" + child, HostFileSystem.KindOf(childPath), ct).ConfigureAwait(false);
+                        }
+                        return;
+                    }
+                case HostFileSystem.Kind.File:
+                    {
+                        // FIFOs, sockets and devices in the tree are left out, as the server leaves them out of its archives.
+                        if (!HostFileSystem.IsRegularFile(path))
+                        {
+                            return;
+                        }
+                        var info = new FileInfo(path);
+                        var data = Local(path, () => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete,
+                                                                     128 * 1024, FileOptions.Asynchronous | FileOptions.SequentialScan));
+                        await using (data.ConfigureAwait(false))
+                        {
+                            var entry = new PaxTarEntry(TarEntryType.RegularFile, name)
+                            {
+                                Mode = Local(path, () => HostFileSystem.IsUnix ? info.UnixFileMode : (UnixFileMode)0x1a4),
+                                ModificationTime = new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero),
+                                DataStream = new FixedLengthStream(data, data.Length, path, this),
+                            };
+                            await writer.WriteEntryAsync(entry, ct).ConfigureAwait(false);
+                        }
+                        return;
+                    }
+                default:
+                    return;   // removed while the tree was walked
             }
+        }
+
+        private T Local<T>(string path, Func<T> read)
+        {
+            try
+            {
+                return read();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw Fail(path, ex.Message, ex);
+            }
+        }
+
+        internal SandboxException Fail(string path, string why, Exception? inner = null)
+        {
+            Failure = new SandboxException(SandboxErrorKind.InvalidArgument, SandboxErrorIds.LocalPathNotFound,
+                $"Could not read '{path}' for the copy: {why} The sandbox keeps what it had (the upload is refused as a whole).", path, inner);
+            return Failure;
         }
 
         protected override bool TryComputeLength(out long length)
@@ -275,5 +243,73 @@ internal static class TarCopy
             length = 0;
             return false;
         }
+    }
+
+    /// <summary>
+    /// Exactly <c>length</c> bytes of a file, the size its tar header announces: a file that grows while it is sent
+    /// is cut at that size (the archive stays well formed), one that shrinks fails the copy.
+    /// </summary>
+    private sealed class FixedLengthStream(Stream inner, long length, string path, TarContent owner) : Stream
+    {
+        private long _position;
+
+        public override bool CanRead => true;
+        // TarWriter takes the size from a seekable stream; it only ever asks for the position it is at.
+        public override bool CanSeek => true;
+        public override bool CanWrite => false;
+        public override long Length => length;
+
+        public override long Position
+        {
+            get => _position;
+            set => Seek(value, SeekOrigin.Begin);
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            var n = inner.Read(buffer[..Limit(buffer.Length)]);
+            return Advance(n, buffer.Length);
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var n = await inner.ReadAsync(buffer[..Limit(buffer.Length)], cancellationToken).ConfigureAwait(false);
+            return Advance(n, buffer.Length);
+        }
+
+        private int Limit(int requested) => (int)Math.Min(requested, length - _position);
+
+        private int Advance(int n, int requested)
+        {
+            if (n == 0 && requested > 0 && _position < length)
+            {
+                throw owner.Fail(path, $"it shrank from {length} to {_position} bytes while it was being sent.");
+            }
+            _position += n;
+            return n;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin)
+        {
+            var target = origin switch
+            {
+                SeekOrigin.Begin => offset,
+                SeekOrigin.Current => _position + offset,
+                _ => length + offset,
+            };
+            return target == _position ? _position : throw new NotSupportedException("The file data is read once, in order.");
+        }
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -74,16 +74,4 @@ public class PowerShellAssetsTests
         Assert.Contains("Remove-Sandbox", yaml);
         Assert.DoesNotContain("\t", yaml);
     }
-
-    [Fact]
-    public void BuildScript_AcceptsTheTestShellInvocation()
-    {
-        // scripts/test.sh runs: pwsh -File build.ps1 -Task Test -SkipUnit
-        var text = File.ReadAllText(Repo("build.ps1"));
-        Assert.Contains("[ValidateSet('Build', 'Test', 'Package', 'Clean')]", text);
-        Assert.Contains("[switch] $SkipUnit", text);
-        Assert.Contains("tests/Pester/Invoke-Tests.ps1", text);
-        Assert.Contains("WARNING", File.ReadAllText(Repo("scripts/test.sh")));
-        Assert.Contains("Pester layer skipped", text);
-    }
 }
