@@ -39,6 +39,7 @@ try
         ("process", "process sandbox: exec_process, sessions_200, server RSS", ProcessSandboxPhase.RunAsync),
         ("ready", "ready: create -> Ready vs engine create + start", ReadyPhase.RunAsync),
         ("fanout", "fanout20: 20 sandboxes vs 20 containers", FanoutPhase.RunAsync),
+        ("cli", "cli: cold sandboxps exec / new --provider docker (vs --baseline-cli)", CliColdPhase.RunAsync),
     };
     foreach (var (group, name, run) in phases)
     {

@@ -68,6 +68,8 @@ internal sealed class Results
         Ratio("fanout_ratio", "fanout20_s", "docker_fanout20_s");
         Ratio("upload_ratio", "upload_mb_s", "docker_upload_mb_s");
         Ratio("download_ratio", "download_mb_s", "docker_download_mb_s");
+        Ratio("cli_exec_ratio", "cli_exec_p50_ms", "cli_exec_base_p50_ms");
+        Ratio("cli_new_ratio", "cli_new_p50_ms", "cli_new_base_p50_ms");
     }
 
     private void Ratio(string key, string numerator, string denominator)
