@@ -113,6 +113,8 @@ internal static class Report
             Pair(r, "exec_process: session `true`, ms", "exec_process", "ms", "Process.Start /bin/true", "spawn_true", "exec_process_speedup", "x", "", null),
             Pair(r, "ready: docker create -> Ready, ms", "ready", "ms", "engine create+start", "docker_start", "ready_ratio", "x", "<= 1.2", v => v <= 1.2),
             Pair(r, "ready: process create -> Ready, ms", "process_ready", "ms", "", "", "", "", "", null),
+            Pair(r, "cli cold: sandboxps exec NAME -- true (docker), ms", "cli_exec", "ms", "--baseline-cli", "cli_exec_base", "cli_exec_ratio", "x", "<= 1.1", v => v <= 1.1),
+            Pair(r, "cli cold: sandboxps new --provider docker, ms", "cli_new", "ms", "--baseline-cli", "cli_new_base", "cli_new_ratio", "x", "<= 1.1", v => v <= 1.1),
             Single(r, "fanout20: 20 x create/ready/run/rm, s", "fanout20_s", "fanout20_p95_s", "same via Engine API", "docker_fanout20_s", "docker_fanout20_p95_s", "fanout_ratio", "x", "<= 1.2", v => v <= 1.2),
             Single(r, "parallel_sessions: 2 x `sleep 1`, s", "parallel_sessions_s", "parallel_sessions_p95_s", "ideal", "parallel_sessions_ideal_s", "", "", "", "<= 1.2", null, "parallel_sessions_s", v => v <= 1.2),
             Single(r, "upload 100 MiB, MB/s", "upload_mb_s", "", "PUT /containers/{id}/archive", "docker_upload_mb_s", "", "upload_ratio", "x", ">= 0.8", v => v >= 0.8),

@@ -94,6 +94,58 @@ public sealed class CliProcessTests(DockerFixture fixture) : IClassFixture<Docke
     }
 
     [Fact(Timeout = 300_000)]
+    public async Task KillNine_OfNew_AtManyPoints_NothingRunsPastItsTtl_AndLsShowsTheTrueState()
+    {
+        using var cts = TestHelpers.Guard();
+        var prefix = "sbx-kill-" + Guid.NewGuid().ToString("N")[..8] + "-";
+        int[] delaysMs = [100, 250, 400, 550, 700, 900, 1200, 1600];
+        var creators = delaysMs.Select((delay, i) => Task.Run(async () =>
+        {
+            using var creator = Start("new", "--provider", "docker", "--image", DockerFixture.Busybox, "--name", prefix + i, "--ttl", "4s",
+                "--label", $"{DockerFixture.TestLabel}={fixture.RunId}");
+            await Task.Delay(delay, cts.Token);
+            try
+            {
+                creator.Kill(); // SIGKILL at some point of the create: none of the creator's cleanup runs
+            }
+            catch (InvalidOperationException)
+            {
+            }
+            await creator.WaitForExitAsync(cts.Token);
+        }, cts.Token)).ToList();
+        await Task.WhenAll(creators);
+
+        // Bounded wait: the TTL (4 s), the never-started rule's creator grace (5 s), slack for a loaded engine.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        List<Sandbox> mine;
+        do
+        {
+            await Task.Delay(500, cts.Token);
+            mine = [];
+            await foreach (var s in fixture.Provider.ListAsync(null, cts.Token))
+            {
+                if (s.Name.StartsWith(prefix, StringComparison.Ordinal))
+                {
+                    mine.Add(s);
+                }
+            }
+        } while (mine.Any(s => s.State is not (SandboxState.Stopped or SandboxState.Failed or SandboxState.Gone)) && DateTime.UtcNow < deadline);
+        try
+        {
+            // Nothing runs past its TTL, and a container its killed creator never started reads Failed, not Starting.
+            Assert.All(mine, s => Assert.True(s.State is SandboxState.Stopped or SandboxState.Failed or SandboxState.Gone,
+                $"{s.Name} is {s.State} well past its TTL"));
+        }
+        finally
+        {
+            foreach (var s in mine)
+            {
+                await fixture.Provider.RemoveAsync(s.Id, CancellationToken.None);
+            }
+        }
+    }
+
+    [Fact(Timeout = 300_000)]
     public async Task KillNine_Creator_ContainerStopsAtItsTtlAndIsReaped()
     {
         using var cts = TestHelpers.Guard();

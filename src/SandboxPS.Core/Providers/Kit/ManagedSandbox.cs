@@ -12,6 +12,12 @@ public static class ManagedSandbox
     /// </summary>
     public static readonly TimeSpan NeverStartedAfter = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// How long an ended sandbox stays listed after its expiry (for <c>ls</c>, logs and <c>rm --expired</c>)
+    /// before the provider's own reaper removes it with no SandboxPS command: under a minute (issue 11).
+    /// </summary>
+    public static readonly TimeSpan LeftoverGrace = TimeSpan.FromSeconds(40);
+
     /// <summary>The labels to put on every resource of a new sandbox (ours, the scope's and the user's).</summary>
     public static Dictionary<string, string> Labels(string id, string name, DateTimeOffset created, TimeSpan ttl, SandboxSpec spec,
                                                     IEnumerable<KeyValuePair<string, string>>? scope = null, string? runtime = null) =>

@@ -30,7 +30,14 @@ public sealed partial class ProcessSandboxProvider
         try
         {
             var json = File.ReadAllText(path);
-            return JsonSerializer.Deserialize(json, ProcessStateJsonContext.Default.ProcessSandboxRecord);
+            var record = JsonSerializer.Deserialize(json, ProcessStateJsonContext.Default.ProcessSandboxRecord);
+            // Its creator died after the launch but before it wrote the endpoint (kill -9): the server's
+            // first line in the log still says where it listens, so the sandbox is usable, not "Starting".
+            if (record is { ServerPid: 0 } && TryReadListening(record.LogPath) is { } listening)
+            {
+                record = record with { Endpoint = listening.Listening, ServerPid = listening.Pid };
+            }
+            return record;
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {

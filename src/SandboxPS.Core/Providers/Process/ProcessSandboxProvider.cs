@@ -44,12 +44,21 @@ public sealed partial class ProcessSandboxProvider : ISandboxProvider, ILogSourc
         UnsupportedReason = "it runs the server as a plain local process, with no isolation and no resource limits",
     };
 
+    // The launcher runs the server, records its exit code, and then is the sandbox's own reaper: the
+    // ended sandbox stays listed until its expiry plus ManagedSandbox.LeftoverGrace, then the launcher
+    // deletes its record and directory, so nothing is left with no further command (creator killed).
     private const string LaunchScript =
-        "log=$1; ec=$2; shift 2\n" +
+        "log=$1; ec=$2; rec=$3; dir=$4; work=$5; until=$6; shift 6\n" +
+        "mask=$(umask); umask 077; mkdir -p \"$dir\" && : >>\"$log\" || exit 125\n" +
+        "[ -z \"$work\" ] || { mkdir -p \"$work\" && cd \"$work\"; } || exit 125\n" +
+        "umask \"$mask\"\n" +
         "exec >>\"$log\" 2>&1 </dev/null\n" +
         "\"$@\"\n" +
         "rc=$?\n" +
         "echo $rc >\"$ec.tmp\" && mv -f \"$ec.tmp\" \"$ec\"\n" +
+        "left=$((until - $(date +%s)))\n" +
+        "[ \"$left\" -gt 0 ] && sleep \"$left\"\n" +
+        "rm -f \"$rec\"; rm -rf \"$dir\"\n" +
         "exit $rc\n";
 
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
@@ -112,8 +121,13 @@ public sealed partial class ProcessSandboxProvider : ISandboxProvider, ILogSourc
             ServerPath = serverPath,
         };
 
-        // Reserve the name and write the record before anything starts, so a crash mid-create leaves a
-        // record that listing shows and removal cleans up.
+        // Under the lock: reserve the name, start the launcher, write the record. The launcher makes the
+        // sandbox's directory itself and removes it after the TTL, so a creator killed at any point leaves
+        // nothing behind: before the launch nothing exists; after it the launcher is the reaper.
+        if (!ownsWorkDir)
+        {
+            Directory.CreateDirectory(workDir);
+        }
         await WithLockAsync(() =>
         {
             var taken = ReadAllRecords().FirstOrDefault(r => string.Equals(r.Name, name, StringComparison.Ordinal));
@@ -125,7 +139,7 @@ public sealed partial class ProcessSandboxProvider : ISandboxProvider, ILogSourc
                     RecommendedAction = $"Pick another --name, or remove the old one: sandboxps rm {name}",
                 };
             }
-            SandboxStateDirectory.CreatePrivate(sandboxDir);
+            record = record with { LauncherPid = Launch(record, spec, ttl) };
             WriteRecord(record);
         }, cancellationToken).ConfigureAwait(false);
 
@@ -133,15 +147,7 @@ public sealed partial class ProcessSandboxProvider : ISandboxProvider, ILogSourc
         undo.Add("record, directory and processes", ct => RemoveRecordAsync(ReadRecord(id) ?? record, ct));
         try
         {
-            if (ownsWorkDir)
-            {
-                SandboxStateDirectory.CreatePrivate(workDir);
-            }
-            else
-            {
-                Directory.CreateDirectory(workDir);
-            }
-            record = await StartServerAsync(record, spec, ttl, cancellationToken).ConfigureAwait(false);
+            record = await WaitListeningAsync(record, cancellationToken).ConfigureAwait(false);
             WriteRecord(record);
         }
         catch (Exception original)
@@ -156,18 +162,15 @@ public sealed partial class ProcessSandboxProvider : ISandboxProvider, ILogSourc
         return ToSandbox(record, SandboxState.Running);
     }
 
-    private async Task<ProcessSandboxRecord> StartServerAsync(ProcessSandboxRecord record, SandboxSpec spec, TimeSpan ttl, CancellationToken ct)
+    /// <summary>Starts the launcher (its own session: it outlives the creator); returns its pid.</summary>
+    private int Launch(ProcessSandboxRecord record, SandboxSpec spec, TimeSpan ttl)
     {
-        using (File.Create(record.LogPath, 0, FileOptions.None))
-        {
-        }
-        SetPrivateFile(record.LogPath);
-
         var psi = new ProcessStartInfo
         {
             FileName = SetsidPath ?? "/bin/sh",
             UseShellExecute = false,
-            WorkingDirectory = record.WorkDir,
+            // An owned working directory is made by the launcher itself (see LaunchScript).
+            WorkingDirectory = record.OwnsWorkDir ? RecordsDirectory : record.WorkDir,
         };
         if (SetsidPath is not null)
         {
@@ -181,7 +184,13 @@ public sealed partial class ProcessSandboxProvider : ISandboxProvider, ILogSourc
             IdleTimeout = spec.IdleTimeout,
             MaxSessions = spec.MaxSessions,
         };
-        foreach (var arg in new[] { "-c", LaunchScript, "sandboxps-launch", record.LogPath, record.ExitCodePath, record.ServerPath }.Concat(launch.ToArguments()))
+        foreach (var arg in new[]
+                 {
+                     "-c", LaunchScript, "sandboxps-launch", record.LogPath, record.ExitCodePath, RecordPath(record.Id), record.SandboxDir,
+                     record.OwnsWorkDir ? record.WorkDir : "",
+                     (record.ExpiresAt ?? record.CreatedAt + ttl).Add(ManagedSandbox.LeftoverGrace).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+                     record.ServerPath,
+                 }.Concat(launch.ToArguments()))
         {
             psi.ArgumentList.Add(arg);
         }
@@ -200,9 +209,13 @@ public sealed partial class ProcessSandboxProvider : ISandboxProvider, ILogSourc
         Launched[launcherPid] = launcher;
         _ = launcher.WaitForExitAsync(CancellationToken.None).ContinueWith(
             _ => { Launched.TryRemove(launcherPid, out var _); launcher.Dispose(); }, TaskScheduler.Default);
-        record = record with { LauncherPid = launcherPid };
-        WriteRecord(record);
+        return launcherPid;
+    }
 
+    /// <summary>Waits for the server's listening line in its log (the endpoint and pid), failing fast when the launcher ends.</summary>
+    private static async Task<ProcessSandboxRecord> WaitListeningAsync(ProcessSandboxRecord record, CancellationToken ct)
+    {
+        var launcherPid = record.LauncherPid;
         // The server prints {"listening":"http://127.0.0.1:PORT","pid":N} first; it lands in the log.
         var deadline = Stopwatch.StartNew();
         int delay = 2;
@@ -213,7 +226,8 @@ public sealed partial class ProcessSandboxProvider : ISandboxProvider, ILogSourc
             {
                 return record with { Endpoint = listening.Listening, ServerPid = listening.Pid };
             }
-            if (!ProcessTree.IsAlive(launcherPid))
+            // The launcher outlives its server (it is the sandbox's reaper): the exit-code file says the server ended.
+            if (!ProcessTree.IsAlive(launcherPid) || ReadExitCode(record.ExitCodePath) is not null)
             {
                 // Read once more: the line may have landed just before the exit.
                 if (TryReadListening(record.LogPath) is { } late)
@@ -301,7 +315,7 @@ public sealed partial class ProcessSandboxProvider : ISandboxProvider, ILogSourc
         {
             return new SandboxStatus(SandboxState.Running);
         }
-        if (record.ServerPid == 0 && ProcessTree.IsAliveAndMatches(record.LauncherPid, record.SandboxDir))
+        if (record.ServerPid == 0 && ReadExitCode(record.ExitCodePath) is null && ProcessTree.IsAliveAndMatches(record.LauncherPid, record.SandboxDir))
         {
             return new SandboxStatus(SandboxState.Starting);
         }
