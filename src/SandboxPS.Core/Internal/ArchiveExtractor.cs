@@ -188,21 +188,7 @@ internal static class ArchiveExtractor
             _localPath = localPath;
             _dir = Path.Combine(receiving, StagingPrefix + Convert.ToHexString(RandomNumberGenerator.GetBytes(8)).ToLowerInvariant());
             _item = Path.Combine(_dir, "item");
-            try
-            {
-                if (HostFileSystem.IsUnix)
-                {
-                    Directory.CreateDirectory(_dir, PrivateDirectory);
-                }
-                else
-                {
-                    Directory.CreateDirectory(_dir);
-                }
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                throw LocalFailure(localPath, ex);
-            }
+            MakeDirectory(_dir);
             _free = HostFileSystem.AvailableBytes(_dir);
         }
 
